@@ -1,0 +1,214 @@
+"""Unit tests of the static rules and their building blocks, including bad input."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from fixtures import catalog
+from fixtures.gotemplate import TemplateError, paths, render
+from fixtures.installplan import classify_url, parse_script
+from fixtures.payloads import bitbucket_push, canonical_header, event_data, github_push
+from fixtures.profiles import Pins, Profile
+from fixtures.static.engine import Bundle, Source, directory_bundle, run
+from fixtures.static.rules.ci import argocd_enforces_json
+from fixtures.static.rules.code import eol_parts
+from fixtures.static.rules.gitops import image_repo
+from fixtures.upstream import Upstream, UpstreamMismatch, UpstreamUnavailable
+
+TUTORIAL_TEMPLATE = '"{{ (index .Input.body.push.changes 0).new.target.hash | substr 0 7 }}"'
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def test_template_bitbucket_resolves_with_quotes() -> None:
+    assert render(TUTORIAL_TEMPLATE, {"Input": event_data(*bitbucket_push(SHA))}) == '"0123456"'
+
+
+def test_template_github_fails_like_go() -> None:
+    with pytest.raises(TemplateError, match="index of untyped nil"):
+        render(TUTORIAL_TEMPLATE, {"Input": event_data(*github_push(SHA))})
+
+
+def test_template_null_is_nil_pointer() -> None:
+    _, body = bitbucket_push(SHA)
+    body["push"]["changes"][0]["new"] = None
+    with pytest.raises(TemplateError, match="nil pointer"):
+        render(TUTORIAL_TEMPLATE, {"Input": event_data({}, body)})
+
+
+def test_template_paths() -> None:
+    assert paths(TUTORIAL_TEMPLATE) == [["body", "push", "changes", 0, "new", "target", "hash"]]
+    assert render("{{ .Input.body.after | substr 0 7 }}", {"Input": event_data(*github_push(SHA))}) == "0123456"
+
+
+def test_canonical_header() -> None:
+    assert canonical_header("X-GitHub-Event") == "X-Github-Event"
+
+
+@pytest.mark.parametrize(
+    ("url", "want"),
+    [
+        (
+            "https://raw.githubusercontent.com/argoproj/argo-cd/stable/manifests/ha/install.yaml",
+            ("argo-cd", "stable", "ha/install.yaml"),
+        ),
+        (
+            "https://github.com/argoproj/argo-rollouts/releases/latest/download/install.yaml",
+            ("argo-rollouts", "latest", "install.yaml"),
+        ),
+        ("https://example.com/x.yaml", (None, None, None)),
+    ],
+)
+def test_classify_url(url: str, want: tuple[str | None, ...]) -> None:
+    assert classify_url(url) == want
+
+
+def test_parse_script_joins_continuations() -> None:
+    plan = parse_script("echo -e \"\n│ Install start x │\n\"\nkubectl patch deployment \\\n  a -p='[\n1]'\n")
+    assert [c.run for c in plan.commands()] == ["kubectl patch deployment a -p='[\n1]'"]
+
+
+@pytest.mark.parametrize(
+    ("image", "want"),
+    [
+        ("juunini.azurecr.io/juunini/hello:latest", ("juunini.azurecr.io", "juunini/hello", "latest")),
+        ("alpine:3.17", ("docker.io", "alpine", "3.17")),
+        ("localhost:5000/a/b", ("localhost:5000", "a/b", "latest")),
+    ],
+)
+def test_image_repo(image: str, want: tuple[str, str, str]) -> None:
+    assert image_repo(image) == want
+
+
+def test_eol_parts() -> None:
+    assert [p[:2] for p in eol_parts("golang:1.20.1-alpine3.17")] == [("golang", "1.20"), ("alpine", "3.17")]
+    assert eol_parts("alpine:3.22") == []
+
+
+@pytest.mark.parametrize(("v", "want"), [("v2.6.3", False), ("v2.9.4", True), ("v2.9.3", False), ("v3.5.1", True)])
+def test_argocd_content_type(v: str, want: bool) -> None:
+    assert argocd_enforces_json(v) is want
+
+
+def test_catalog_covers_d1_to_d36() -> None:
+    ids = set(catalog.load())
+    assert ids == {f"D{i}" for i in range(1, 37)}
+    assert {d.id for d in catalog.load().values() if d.detect == "cluster"} == {"D9", "D31", "D34"}
+    assert catalog.expected_findings("current") - catalog.expected_findings("tutorial-2023") == {
+        ("D2", "INSTALL-CRD-ANNOTATION-SIZE", "install:Install start argo-cd#1"),
+        ("D24", "HTTP-CONTENT-TYPE", "Sensor/ci/ci"),
+    }
+
+
+def _dir(tmp_path: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+def test_malformed_yaml_is_a_finding(tmp_path: Path) -> None:
+    findings = run(directory_bundle(_dir(tmp_path, {"a.yaml": "kind: [\n"}), Pins.load("tutorial-2023"), None))
+    assert [f.rule for f in findings] == ["YAML-MALFORMED"]
+    assert "line" in findings[0].message
+
+
+def test_unknown_kind_is_a_finding(tmp_path: Path) -> None:
+    findings = run(
+        directory_bundle(
+            _dir(tmp_path, {"a.yaml": "apiVersion: v1\nkind: Gizmo\nmetadata: {name: x}\n"}),
+            Pins.load("tutorial-2023"),
+            None,
+        )
+    )
+    assert [f.rule for f in findings] == ["SCHEMA-UNKNOWN-KIND"]
+
+
+def test_schema_error_is_a_finding(tmp_path: Path) -> None:
+    svc = "apiVersion: v1\nkind: Service\nmetadata: {name: x, namespace: default}\nspec: {ports: [{port: eighty}]}\n"
+    findings = run(directory_bundle(_dir(tmp_path, {"a.yaml": svc}), Pins.load("tutorial-2023"), None))
+    assert [f.rule for f in findings] == ["SCHEMA-INVALID"]
+
+
+def test_failing_kustomization_is_a_finding(tmp_path: Path) -> None:
+    findings = run(
+        directory_bundle(
+            _dir(tmp_path, {"kustomization.yaml": "resources: [nope.yaml]\n"}), Pins.load("tutorial-2023"), None
+        )
+    )
+    assert {f.rule for f in findings} == {"KUSTOMIZE-BUILD", "KUSTOMIZE-MISSING-FILE"}
+    assert all("Traceback" not in f.message for f in findings)
+
+
+def test_empty_dir_is_a_finding(tmp_path: Path) -> None:
+    assert [f.rule for f in run(directory_bundle(tmp_path, Pins.load("tutorial-2023"), None))] == ["NO-MANIFESTS"]
+
+
+def test_missing_dir_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        directory_bundle(tmp_path / "nope", Pins.load("tutorial-2023"), None)
+
+
+def test_clean_dir_passes(tmp_path: Path) -> None:
+    ns = "apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n"
+    assert run(directory_bundle(_dir(tmp_path, {"ns.yaml": ns}), Pins.load("tutorial-2023"), None)) == []
+
+
+def test_shared_tls_secret_rule() -> None:
+    def ing(name: str, host: str) -> dict[str, object]:
+        return {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "Ingress",
+            "metadata": {"name": name, "namespace": "n"},
+            "spec": {"tls": [{"hosts": [host], "secretName": "s"}]},
+        }
+
+    from fixtures.static.rules.generic import ingress_tls_secret_shared
+
+    b = Bundle(sources=[Source(ing("a", "a.test"), "a"), Source(ing("b", "b.test"), "b")])
+    assert {f.obj for f in ingress_tls_secret_shared(b)} == {"Ingress/n/a", "Ingress/n/b"}
+    b = Bundle(sources=[Source(ing("a", "a.test"), "a"), Source(ing("b", "a.test"), "b")])
+    assert list(ingress_tls_secret_shared(b)) == []
+
+
+def test_secret_rule_sees_data() -> None:
+    from fixtures.static.rules.generic import secrets_in_git
+
+    s = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "x", "namespace": "n"},
+        "data": {"k": base64.b64encode(b"v").decode()},
+    }
+    assert [f.defect for f in secrets_in_git(Bundle(sources=[Source(s, "f")]))] == ["D17"]
+
+
+def test_upstream_checks_sha256(tmp_path: Path) -> None:
+    bad = tmp_path / "argo-cd" / "v2.6.3" / "manifests" / "install.yaml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("tampered")
+    up = Upstream(tmp_path, cache_dir=tmp_path / "cache")
+    with pytest.raises(UpstreamMismatch):
+        up.read_bytes("argo-cd", "v2.6.3", "manifests/install.yaml")
+    with pytest.raises(UpstreamUnavailable, match="--allow-download"):
+        up.read_bytes("argo-cd", "v3.5.1", "manifests/install.yaml")
+
+
+def test_profiles_reject_unknown_names() -> None:
+    with pytest.raises(ValueError, match="choose one of"):
+        Profile.load("nope")
+    with pytest.raises(ValueError, match="choose one of"):
+        Pins.load("nope")
+
+
+def test_corrected_fixes_are_tagged() -> None:
+    """Every patch operation or file of the corrected overlay names the defect(s) it fixes."""
+    import re
+
+    from fixtures.paths import MANIFESTS
+
+    for f in (MANIFESTS / "corrected").rglob("*.yaml"):
+        text = f.read_text()
+        assert re.search(r"D\d+", text), f"{f} names no defect"
