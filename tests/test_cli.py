@@ -22,7 +22,9 @@ def _pytest(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_participant_dir_with_defects_fails_readably(tmp_path: Path) -> None:
     (tmp_path / "kustomization.yaml").write_text("resources: [service_preview.yaml]\n")
-    (tmp_path / "service-preview.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata: {name: p, namespace: default}\n")
+    (tmp_path / "service-preview.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: p, namespace: default}\n"
+    )
     (tmp_path / "broken.yaml").write_text("a: [\n")
     proc = _pytest("--manifests-dir", str(tmp_path))
     assert proc.returncode == 1, proc.stdout
