@@ -45,3 +45,52 @@ def test_missing_dir_is_a_usage_error(tmp_path: Path) -> None:
     proc = _pytest("--manifests-dir", str(tmp_path / "nope"))
     assert proc.returncode == 4
     assert "no such directory" in proc.stderr
+
+
+def _pytest_cluster(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "scenarios/test_install.py", "-p", "no:cacheprovider", "-rs", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "DOCKER": "/bin/false", **(env or {})},
+    )
+
+
+def test_cluster_scenarios_skip_naming_the_missing_engine() -> None:
+    proc = _pytest_cluster("--profile", "corrected", "--pins", "current")
+    assert proc.returncode == 0, proc.stdout
+    assert "SKIPPED" in proc.stdout and "no container engine" in proc.stdout
+    assert "--backend=sim" in proc.stdout
+
+
+def test_required_cluster_fails_instead_of_skipping() -> None:
+    proc = _pytest_cluster("--profile", "corrected", "--pins", "current", "--require-cluster")
+    assert proc.returncode == 1, proc.stdout
+    assert "a cluster is required" in proc.stdout and "no container engine" in proc.stdout
+    env_proc = _pytest_cluster("--profile", "corrected", "--pins", "current", env={"ARGO_SUITE_REQUIRE_CLUSTER": "1"})
+    assert env_proc.returncode == 1, env_proc.stdout
+
+
+def test_missing_kubeconfig_is_a_usage_error(tmp_path: Path) -> None:
+    proc = _pytest_cluster("--kubeconfig", str(tmp_path / "nope"))
+    assert proc.returncode == 4
+    assert "no such file" in proc.stderr
+
+
+def test_broken_kubeconfig_names_the_contexts(tmp_path: Path) -> None:
+    kc = tmp_path / "config"
+    kc.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: a\nclusters: [{name: a, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "contexts: [{name: a, context: {cluster: a, user: a}}]\nusers: [{name: a, user: {token: t}}]\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "scenarios/test_existing_cluster.py", "-p", "no:cacheprovider", "-rs",
+         "--kubeconfig", str(kc), "--kube-context", "workshop"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert "context workshop" in proc.stdout and "contexts in it: a" in proc.stdout, proc.stdout

@@ -1,0 +1,49 @@
+"""Existing-cluster mode (workshop instructors): ``pytest scenarios -m existing --kubeconfig PATH``.
+
+Read-only: each component installed, its version, its health; the two UIs the tutorial
+port-forwards answer; the Argo CD initial admin secret exists. Skipped without ``--kubeconfig``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from fixtures import inventory
+from fixtures.profiles import Profile
+from fixtures.steps import Steps
+from fixtures.waits import State
+
+pytestmark = [pytest.mark.existing]
+
+
+@pytest.fixture(autouse=True)
+def _needs_kubeconfig(pytestconfig: pytest.Config) -> None:
+    if not pytestconfig.getoption("kubeconfig", None):
+        pytest.skip(
+            "existing-cluster mode: pass --kubeconfig PATH [--kube-context NAME] to check a participant's cluster"
+        )
+
+
+def test_components_installed_and_healthy(backend: Any, profile: Profile, steps: Steps) -> None:
+    broken = []
+    for st in backend.components():
+        with steps.step(f"{st.component} installed and healthy", section="Install") as r:
+            expected = profile.pins.pinned(st.component)
+            drift = inventory.version_drift(st.version, expected)
+            r.detail = f"{st.version or 'not installed'}; {st.health.detail}" + (f"; {drift}" if drift else "")
+            if st.health.state is not State.OK:
+                broken.append(f"{st.component}: {st.verdict}: {st.health.detail}")
+                raise AssertionError(r.detail)
+    assert not broken
+
+
+def test_uis_answer_and_admin_secret_exists(backend: Any, steps: Steps) -> None:
+    for title, (ns, target, port) in inventory.UIS.items():
+        with steps.step(title, section="Install: port-forward"):
+            seen = backend.ui(ns, target, port)
+            assert seen.state is State.OK, seen.detail
+    with steps.step("argocd-initial-admin-secret exists", section="Install: admin password"):
+        seen = backend.admin_secret()
+        assert seen.state is State.OK, seen.detail

@@ -1,0 +1,51 @@
+"""Install the stack as the profile says, and give each install command its verdict.
+
+As-written: the tutorial's script runs as written; a failing command is a known defect when the
+static check predicted it on the same command (catalog object ``install:<step>#<n>``), else a
+failure. Corrected: nothing may fail, and every component must pass its readiness check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from fixtures import catalog
+from fixtures.backends.kind.install import explain
+from fixtures.profiles import Profile
+from fixtures.steps import FAILED, Steps
+
+pytestmark = [pytest.mark.cluster, pytest.mark.profiles]
+
+
+def predicted(profile: Profile) -> dict[str, list[str]]:
+    """install:<step>#<n> -> the defects whose static findings name that command (as-written only)."""
+    if profile.corrected:
+        return {}
+    out: dict[str, list[str]] = {}
+    for defect, _rule, obj in sorted(catalog.expected_findings(profile.pins.name)):
+        if obj.startswith("install:"):
+            out.setdefault(obj, []).append(defect)
+    return out
+
+
+def test_install(backend: Any, profile: Profile, steps: Steps) -> None:
+    outcomes = backend.install_outcomes
+    assert outcomes, "the backend recorded no install outcome"
+    failures = []
+    for cmd, verdict in explain(outcomes, predicted(profile)):
+        rec = steps.not_verified if verdict == "not verified here" else None
+        if rec is not None:
+            rec(f"install: {cmd.run[:60]}", cmd.step, cmd.note)
+            continue
+        with steps.step(f"install: {cmd.run[:60]}", section=cmd.step) as r:
+            r.seconds = cmd.seconds
+            if verdict == "failed":
+                r.verdict = FAILED
+                r.detail = cmd.output[-300:]
+                failures.append(f"{cmd.object}: `{cmd.run}` exited {cmd.returncode}: {cmd.output[-300:]}")
+            elif verdict.startswith("known defect"):
+                r.verdict = verdict
+                r.detail = cmd.output[-200:]
+    assert not failures, "install commands failed that no known defect explains:\n" + "\n".join(failures)

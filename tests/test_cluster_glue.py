@@ -1,0 +1,510 @@
+"""Tools, preflight, images, readiness, port-forward, redaction, install runner, inventory, waits (offline)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fixtures import images, inventory, preflight, readiness, tools
+from fixtures.backends.kind.install import explain, resolve_floating, run_plan
+from fixtures.installplan import InstallPlan
+from fixtures.portforward import PortForwardError, parse_forwarding, pick_pod, port_forward
+from fixtures.proc import CommandFailed, Runner
+from fixtures.profiles import Pins, Profile
+from fixtures.redact import MASK, Redactor
+from fixtures.static.rules.install import ANNOTATION_LIMIT, required_anti_affinity_replicas
+from fixtures.upstream import Upstream
+from fixtures.waits import Seen, State, WaitFailed, expect, expect_consistently
+from tests.standins import calls, recorder, script
+
+Obj = dict[str, Any]
+
+
+# -- tools ------------------------------------------------------------------------------------------
+def test_resolve_prefers_option_then_env_then_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = script(tmp_path / "a" / "kind", "echo a")
+    b = script(tmp_path / "b" / "kind", "echo b")
+    monkeypatch.setenv("PATH", str(tmp_path / "b"))
+    monkeypatch.setenv("KIND", str(a))
+    assert tools.resolve("kind", None, "--kind-bin", "KIND").origin == "$KIND"
+    assert tools.resolve("kind", str(b), "--kind-bin", "KIND").path == str(b)
+    monkeypatch.delenv("KIND")
+    assert tools.resolve("kind", None, "--kind-bin", "KIND").origin == "PATH"
+
+
+def test_missing_tool_names_the_download_for_this_arch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.delenv("KIND", raising=False)
+    monkeypatch.setattr("platform.machine", lambda: "aarch64")
+    monkeypatch.setattr("platform.system", lambda: "Linux")
+    with pytest.raises(tools.ToolError) as e:
+        tools.resolve("kind", None, "--kind-bin", "KIND", version="v0.30.0")
+    assert "https://kind.sigs.k8s.io/dl/v0.30.0/kind-linux-arm64" in str(e.value)
+    assert "dl.k8s.io/release/v1.34.1/bin/darwin/amd64/kubectl" in tools.download_hint(
+        "kubectl", "v1.34.1", "Darwin", "x86_64"
+    )
+    with pytest.raises(tools.ToolError, match="architecture"):
+        tools.host_platform("Linux", "s390x")
+
+
+def test_bad_option_path_is_named() -> None:
+    with pytest.raises(tools.ToolError, match="--kind-bin=/no/such/kind is not an executable"):
+        tools.resolve("kind", "/no/such/kind", "--kind-bin", "KIND")
+
+
+def test_version_parsing_and_checks() -> None:
+    assert tools.parse_kind_version("kind v0.30.0 go1.24.6 linux/amd64") == "v0.30.0"
+    assert tools.parse_kubectl_version('{"clientVersion": {"gitVersion": "v1.34.1"}}') == "v1.34.1"
+    with pytest.raises(tools.ToolError):
+        tools.parse_kind_version("garbage")
+    assert tools.check_kind_version("v0.17.0", "v0.30.0") is not None
+    assert tools.check_kind_version("v0.30.0", "v0.30.0") is None
+    assert tools.check_kubectl_skew("v1.32.0", "1.34") is not None
+    assert tools.check_kubectl_skew("v1.33.2", "1.34") is None
+    for name in ("tutorial-2023", "current"):
+        pins = Pins.load(name)
+        assert tools.check_kubectl_skew(pins.data["kubectl"]["version"], pins.kubernetes) is None
+
+
+# -- preflight --------------------------------------------------------------------------------------
+GOOD = preflight.HostFacts(
+    docker_ok=True,
+    docker_error="",
+    inotify_watches=524288,
+    inotify_instances=512,
+    mem_available_bytes=16 * preflight.GIB,
+    disk_free_bytes=50 * preflight.GIB,
+    machine="x86_64",
+)
+
+
+def test_preflight_passes_a_good_host() -> None:
+    assert preflight.check(GOOD, preflight.Needs.for_nodes(4)) == []
+
+
+def test_preflight_names_each_problem_and_its_fix() -> None:
+    bad = preflight.HostFacts(
+        docker_ok=False,
+        docker_error="Cannot connect to the Docker daemon at unix:///var/run/docker.sock",
+        inotify_watches=8192,
+        inotify_instances=128,
+        mem_available_bytes=2 * preflight.GIB,
+        disk_free_bytes=3 * preflight.GIB,
+        machine="s390x",
+        ports_in_use=[8080],
+        missing_binaries={"kind": "curl -fsSLo /usr/local/bin/kind ..."},
+    )
+    problems = {p.check: p for p in preflight.check(bad, preflight.Needs.for_nodes(4))}
+    assert set(problems) == {"binary", "docker", "arch", "inotify", "memory", "disk", "port"}
+    assert "Cannot connect to the Docker daemon" in problems["docker"].what
+    assert "--backend=sim" in problems["docker"].fix
+    text = "\n".join(str(p) for p in preflight.check(bad, preflight.Needs.for_nodes(4)))
+    assert "sudo sysctl fs.inotify.max_user_watches=524288" in text
+    assert "sudo sysctl fs.inotify.max_user_instances=512" in text
+    assert "ss -ltnp 'sport = :8080'" in text
+
+
+def test_docker_status_reports_the_daemon_error(tmp_path: Path) -> None:
+    docker = script(
+        tmp_path / "docker", "echo 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock.' >&2; exit 1"
+    )
+    ok, err = preflight.docker_status(str(docker))
+    assert not ok and "Cannot connect to the Docker daemon" in err
+    assert preflight.docker_status(None) == (False, "docker: command not found")
+
+
+def test_ports() -> None:
+    port = preflight.free_port()
+    assert not preflight.port_in_use(port)
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        assert preflight.port_in_use(s.getsockname()[1])
+
+
+def test_meminfo_parse() -> None:
+    assert preflight.mem_available("MemTotal: 10 kB\nMemAvailable:   2048 kB\n") == 2048 * 1024
+
+
+# -- images from the real manifests ----------------------------------------------------------------
+TUTORIAL_BUS: Obj = {"kind": "EventBus", "spec": {"nats": {"native": {}}}}
+CORRECTED_BUS: Obj = {"kind": "EventBus", "spec": {"jetstream": {"version": "latest"}}}
+
+
+@pytest.mark.parametrize(
+    ("pins", "expected"),
+    [
+        (
+            "tutorial-2023",
+            {
+                "quay.io/argoproj/argocd:v2.6.3",
+                "quay.io/argoproj/argo-rollouts:v1.4.1",
+                "quay.io/argoproj/workflow-controller:v3.4.4",
+                "quay.io/argoproj/argocli:v3.4.4",
+                "quay.io/argoproj/argoexec:v3.4.4",
+                "quay.io/argoproj/argo-events:v1.7.5",
+                "nats-streaming:0.22.1",
+                "nats:2.9.1",
+                "quay.io/jetstack/cert-manager-webhook:v1.11.0",
+            },
+        ),
+        (
+            "current",
+            {
+                "quay.io/argoproj/argocd:v3.5.1",
+                "quay.io/argoproj/argo-rollouts:v1.9.1",
+                "quay.io/argoproj/argoexec:v4.1.2",
+                "quay.io/argoproj/argo-events:v1.9.11",
+                "nats:2.10.29",
+                "quay.io/jetstack/cert-manager-controller:v1.21.1",
+            },
+        ),
+    ],
+)
+def test_image_list_from_the_install_manifests(upstream: Upstream, pins: str, expected: set[str]) -> None:
+    p = Pins.load(pins)
+    versions = {c: p.pinned(c) for c in [*images.INSTALL_FILES, "cert-manager"]}
+    found = images.stack_images(upstream, versions, [TUTORIAL_BUS, CORRECTED_BUS])
+    flat = set(images.flatten(found))
+    assert expected <= flat
+    assert not [i for i in flat if i.endswith(":latest")], "every image must be pinned"
+    assert any("haproxy" in i for i in found["argo-cd"]) and any("redis" in i for i in found["argo-cd"])
+    assert all("ingress-nginx" in i for i in found["ingress-nginx"])
+
+
+def test_unknown_eventbus_version_is_a_clear_error(upstream: Upstream) -> None:
+    cfg = images.controller_config(upstream.load_all("argo-events", "v1.7.5", "manifests/install.yaml"))
+    with pytest.raises(ValueError, match="not offered"):
+        images.eventbus_images(cfg, {"spec": {"jetstream": {"version": "9.9.9"}}})
+
+
+def test_preload_commands_use_image_archives() -> None:
+    cmds = list(images.preload_commands("nats:2.9.1", "linux/arm64", "/cache", "c"))
+    assert cmds[1] == [
+        "docker",
+        "image",
+        "save",
+        "--platform",
+        "linux/arm64",
+        "-o",
+        "/cache/nats_2.9.1.tar",
+        "nats:2.9.1",
+    ]
+    assert cmds[2] == ["kind", "load", "image-archive", "/cache/nats_2.9.1.tar", "--name", "c"]
+
+
+# -- the HA node rule and the annotation-size rule on the real manifests -----------------------------
+@pytest.mark.parametrize("tag", ["v2.6.3", "v3.5.1"])
+def test_ha_anti_affinity_fits_the_corrected_cluster_only(upstream: Upstream, tag: str) -> None:
+    objs = upstream.load_all("argo-cd", tag, "manifests/ha/install.yaml")
+    need = max(r for _, r in required_anti_affinity_replicas(objs))
+    assert need == 3
+    assert Profile.load("corrected").schedulable_nodes() >= need > Profile.load("as-written").schedulable_nodes()
+
+
+@pytest.mark.parametrize(("tag", "over"), [("v2.6.3", False), ("v3.5.1", True)])
+def test_applicationset_crd_size_against_the_annotation_limit(upstream: Upstream, tag: str, over: bool) -> None:
+    import json
+
+    objs = upstream.load_all("argo-cd", tag, "manifests/ha/install.yaml")
+    crd = next(
+        o
+        for o in objs
+        if o["kind"] == "CustomResourceDefinition" and o["metadata"]["name"].startswith("applicationsets")
+    )
+    assert ANNOTATION_LIMIT == 262144
+    assert (len(json.dumps(crd, separators=(",", ":"))) > ANNOTATION_LIMIT) is over
+
+
+# -- readiness --------------------------------------------------------------------------------------
+def deploy(want: int, available: int, gen: int = 1, observed: int = 1) -> Obj:
+    return {
+        "kind": "Deployment",
+        "metadata": {"name": "d", "namespace": "n", "generation": gen},
+        "spec": {"replicas": want},
+        "status": {
+            "observedGeneration": observed,
+            "replicas": want,
+            "updatedReplicas": available,
+            "availableReplicas": available,
+        },
+    }
+
+
+def test_deployment_readiness() -> None:
+    assert readiness.deployment(deploy(2, 2)).state is State.OK
+    assert readiness.deployment(deploy(2, 1)).state is State.PENDING
+    assert readiness.deployment(deploy(2, 2, gen=2, observed=1)).state is State.PENDING
+    stuck = deploy(1, 0)
+    stuck["status"]["conditions"] = [
+        {"type": "Progressing", "reason": "ProgressDeadlineExceeded", "message": "timed out"}
+    ]
+    assert readiness.deployment(stuck).state is State.FAILED
+
+
+def test_pod_problems_are_terminal() -> None:
+    pod = {
+        "metadata": {"name": "p"},
+        "status": {
+            "containerStatuses": [
+                {
+                    "name": "c",
+                    "restartCount": 0,
+                    "state": {"waiting": {"reason": "ImagePullBackOff", "message": "not found"}},
+                }
+            ]
+        },
+    }
+    seen = readiness.all_of("argo-cd", [readiness.deployment(deploy(1, 0))], [pod])
+    assert seen.state is State.FAILED and "ImagePullBackOff" in seen.detail
+    pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] = "CrashLoopBackOff"  # type: ignore[index]
+    assert readiness.pod_problem(pod) is None  # first restarts may heal
+    pod["status"]["containerStatuses"][0]["restartCount"] = 3  # type: ignore[index]
+    assert readiness.pod_problem(pod) is not None
+
+
+def test_component_readiness_needs_the_webhook_ca() -> None:
+    jobs = [
+        {
+            "kind": "Job",
+            "metadata": {"name": n, "namespace": "ingress-nginx"},
+            "status": {"conditions": [{"type": "Complete", "status": "True"}]},
+        }
+        for n in ("ingress-nginx-admission-create", "ingress-nginx-admission-patch")
+    ]
+    ctrl = deploy(1, 1)
+    ctrl["metadata"] = {"name": "ingress-nginx-controller", "namespace": "ingress-nginx", "generation": 1}
+    hook: Obj = {
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "ingress-nginx-admission"},
+        "webhooks": [{"name": "v", "clientConfig": {}}],
+    }
+    assert readiness.component("ingress-nginx", [*jobs, ctrl, hook]).state is State.PENDING
+    hook["webhooks"][0]["clientConfig"]["caBundle"] = "Q0E="
+    assert readiness.component("ingress-nginx", [*jobs, ctrl, hook]).state is State.OK
+    assert readiness.component("ingress-nginx", [ctrl, hook]).state is State.PENDING  # jobs missing
+
+
+def test_eventbus_readiness() -> None:
+    assert readiness.eventbus({"status": {"conditions": [{"type": "Deployed", "status": "True"}]}}).state is State.OK
+    assert readiness.eventbus({"status": {}}).state is State.PENDING
+    bad = {"status": {"conditions": [{"type": "Deployed", "status": "False", "reason": "InvalidSpec", "message": "x"}]}}
+    assert readiness.eventbus(bad).state is State.FAILED
+
+
+# -- port-forward -----------------------------------------------------------------------------------
+def test_parse_forwarding() -> None:
+    assert parse_forwarding("Forwarding from 127.0.0.1:43521 -> 8080") == 43521
+    assert parse_forwarding("Forwarding from [::1]:43521 -> 8080") == 43521
+    assert parse_forwarding("Handling connection for 43521") is None
+
+
+def pod(name: str, ready: bool, created: str, deleting: bool = False) -> Obj:
+    meta: Obj = {"name": name, "creationTimestamp": created}
+    if deleting:
+        meta["deletionTimestamp"] = created
+    return {"metadata": meta, "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": str(ready)}]}}
+
+
+def test_pick_pod_skips_unready_and_terminating() -> None:
+    pods = [
+        pod("old", True, "2026-01-01", deleting=True),
+        pod("new", True, "2026-01-02"),
+        pod("unready", False, "2026-01-03"),
+    ]
+    assert pick_pod(pods) == "new"
+    with pytest.raises(PortForwardError, match="no ready pod"):
+        pick_pod([pod("x", False, "2026")])
+
+
+def test_port_forward_yields_the_bound_port_and_kills_the_process(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    kubectl = script(
+        tmp_path / "kubectl", f'echo $$ > {pidfile}\necho "Forwarding from 127.0.0.1:45678 -> 8080"\nexec sleep 60\n'
+    )
+    start = time.monotonic()
+    with port_forward(str(kubectl), "argocd", "pod/argocd-server-1", 8080) as port:
+        assert port == 45678
+    assert time.monotonic() - start < 10
+    pid = int(pidfile.read_text())
+    with pytest.raises(ProcessLookupError):
+        for _ in range(50):
+            os.kill(pid, 0)
+            time.sleep(0.1)
+
+
+def test_port_forward_failure_carries_stderr(tmp_path: Path) -> None:
+    kubectl = script(
+        tmp_path / "kubectl", 'echo "error: unable to forward port because pod is not running" >&2; exit 1\n'
+    )
+    with pytest.raises(PortForwardError, match="pod is not running"):
+        with port_forward(str(kubectl), "argocd", "pod/x", 8080):
+            pass
+
+
+# -- redaction --------------------------------------------------------------------------------------
+def test_redaction_of_values_shapes_and_secrets() -> None:
+    r = Redactor()
+    r.register("s3cr3t-pass")
+    b64 = base64.b64encode(b"s3cr3t-pass").decode()
+    text = (
+        f"PASSWORD: s3cr3t-pass and {b64}; Authorization: Bearer abc.def; "
+        '{"token":"eyJhbGciOi.eyJzdWIiOiJh.c2lnbmF0dXJl"}'
+    )
+    out = r.text(text)
+    assert "s3cr3t-pass" not in out and b64 not in out and "abc.def" not in out and "eyJhbGciOi" not in out
+    assert out.count(MASK) >= 4
+    secret = {"kind": "Secret", "data": {"password": b64}, "metadata": {"name": "argocd-initial-admin-secret"}}
+    assert r.obj(secret)["data"] == {"password": MASK}
+    assert r.text('"password":"x12345"') == f'"password":"{MASK}"'
+
+
+def test_command_failure_message_is_redacted() -> None:
+    from fixtures.redact import REDACTOR
+
+    REDACTOR.register("hunter2-token")
+    with pytest.raises(CommandFailed) as e:
+        Runner().run(["sh", "-c", "echo 'login hunter2-token refused' >&2; exit 3"])
+    assert "hunter2-token" not in str(e.value) and "exited 3" in str(e.value)
+
+
+# -- the install runner on the tutorial's plan -----------------------------------------------------
+def test_as_written_install_outcomes_match_the_static_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = tmp_path / "bin"
+    password = base64.b64encode(b"admin-pw-123").decode()
+    recorder(
+        bin_dir,
+        "kubectl",
+        {
+            "rollout status deployment -n *": "echo 'error: required resource not specified' >&2; exit 1",
+            "-n argocd get secret argocd-initial-admin-secret*": f"printf {password}",
+        },
+    )
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    profile = Profile.load("as-written", "tutorial-2023")
+    outcomes = run_plan(
+        profile.install_plan(), Runner(), tmp_path / "kubeconfig", profile.pins.resolve, concurrent=False, timeout=30
+    )
+    predicted = {
+        "install:Install start argo-events#2": ["D1"],
+        "install:Install start argo-cd#2": ["D4"],
+        "install:Install start argo-rollouts#2": ["D4"],
+        "install:Install start argo-workflows#2": ["D4"],
+        "install:Install start argo-events#3": ["D4"],
+        "install:Install start cert-manager#1": ["D4"],
+    }
+    verdicts = {c.object: v for c, v in explain(outcomes, predicted)}
+    assert verdicts["install:Install start argo-events#2"] == "known defect D1"  # ubectl: command not found
+    assert verdicts["install:Install start argo-cd#2"] == "known defect D4"
+    assert verdicts["install:Show the admin password and port-forward the UIs#2"] == "not verified here"
+    assert verdicts["install:Install start argo-cd#1"] == "ok"
+    by_obj = {c.object: c for s in outcomes for c in s.commands}
+    assert by_obj["install:Install start argo-events#2"].returncode == 127
+    # floating refs resolved with the pins and recorded
+    assert by_obj["install:Install start argo-cd#1"].resolved == {"argo-cd@stable": "v2.6.3"}
+    applied = [c for c in calls(bin_dir, "kubectl") if c.startswith("apply")]
+    assert any("argo-cd/v2.6.3/manifests/ha/install.yaml" in c for c in applied)
+    assert any("releases/download/v1.4.1/install.yaml" in c for c in applied)
+    # the PASSWORD assignment carries into the echo of the same step
+    echo = by_obj["install:Show the admin password and port-forward the UIs#1"]
+    assert "PASSWORD: admin-pw-123" in echo.output
+
+
+def test_resolve_floating_keeps_pinned_refs() -> None:
+    pins = Pins.load("current")
+    run = "kubectl apply -n argo -f https://github.com/argoproj/argo-workflows/releases/download/v3.4.4/install.yaml"
+    assert resolve_floating(run, pins.resolve) == (run, {})
+
+
+def test_corrected_plan_runs_components_concurrently(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = tmp_path / "bin"
+    recorder(bin_dir, "kubectl", {"*wait*": "sleep 0.5"})
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    plan = Profile.load("corrected", "current").install_plan()
+    start = time.monotonic()
+    outcomes = run_plan(plan, Runner(), tmp_path / "kc", Pins.load("current").resolve, concurrent=True, timeout=30)
+    elapsed = time.monotonic() - start
+    waits = sum(1 for c in plan.commands() if " wait " in c.run)
+    assert waits >= 6 and elapsed < waits * 0.5  # in parallel, not one after the other
+    assert all(c.status in ("ok", "not-run") for s in outcomes for c in s.commands)
+    assert [s.title for s in outcomes][-1].startswith("Show the admin password")
+
+
+def test_plan_with_set_e_preamble() -> None:
+    plan = InstallPlan.from_data(
+        {"preamble": ["set -euo pipefail  # D8"], "steps": [{"title": "t", "commands": [{"run": "false"}]}]}
+    )
+    outcomes = run_plan(plan, Runner(), Path("/nonexistent"), lambda c, r: None, concurrent=False)
+    assert outcomes[0].status == "failed"
+
+
+# -- inventory (existing-cluster mode) -------------------------------------------------------------
+def test_inventory_reads_versions_and_health() -> None:
+    d = deploy(1, 1)
+    d["metadata"] = {"name": "argo-rollouts", "namespace": "argo-rollouts", "generation": 1}
+    d["spec"]["template"] = {"spec": {"containers": [{"image": "quay.io/argoproj/argo-rollouts:v1.4.1"}]}}
+    st = inventory.component_state("argo-rollouts", [d], [])
+    assert st.installed and st.version == "v1.4.1" and st.verdict == "healthy"
+    assert inventory.component_state("argo-events", [d], []).verdict == "missing"
+    assert (
+        inventory.image_version(
+            "registry.k8s.io/ingress-nginx/controller:v1.5.1@sha256:abc", "ingress-nginx/controller"
+        )
+        == "v1.5.1"
+    )
+    assert inventory.version_drift("v1.4.1", "v1.9.1") is not None
+
+
+# -- waits ------------------------------------------------------------------------------------------
+def test_expect_stops_at_once_on_failure() -> None:
+    n = [0]
+
+    def probe() -> Seen:
+        n[0] += 1
+        return Seen.pending("building") if n[0] < 3 else Seen.failed("Workflow Failed", status={"phase": "Failed"})
+
+    start = time.monotonic()
+    with pytest.raises(WaitFailed) as e:
+        expect(probe, "workflow succeeded", timeout=30)
+    assert time.monotonic() - start < 5 and not e.value.timed_out
+    assert e.value.evidence == {"status": {"phase": "Failed"}}
+    assert "workflow succeeded: failed" in str(e.value)
+
+
+def test_expect_times_out_with_the_last_observation() -> None:
+    with pytest.raises(WaitFailed) as e:
+        expect(lambda: Seen.pending("phase Running"), "workflow succeeded", timeout=0.5, interval=0.05)
+    assert e.value.timed_out and "last seen: phase Running" in str(e.value)
+
+
+def test_expect_returns_ok_and_reports_progress() -> None:
+    seen: list[str] = []
+    n = [0]
+
+    def probe() -> Seen:
+        n[0] += 1
+        return Seen.ok("done") if n[0] > 2 else Seen.pending(f"try {n[0]}")
+
+    assert expect(probe, "x", 5, interval=0.01, progress=lambda w, s, left: seen.append(s.detail)).detail == "done"
+    assert seen == ["try 1", "try 2"]
+
+
+def test_expect_consistently_fails_on_the_first_bad_sample() -> None:
+    vals = iter([Seen.ok("v1"), Seen.ok("v1"), Seen.failed("v2 answered")])
+    with pytest.raises(WaitFailed, match="sample 3"):
+        expect_consistently(lambda: next(vals), "active serves v1", duration=10, every=0.01)
+    assert len(expect_consistently(lambda: Seen.ok("v1"), "x", duration=0.05, every=0.01)) >= 2
+
+
+def test_subprocess_timeout_is_reported() -> None:
+    ran = Runner().run(["sleep", "5"], timeout=0.2, check=False)
+    assert ran.returncode == -9 and "timed out" in ran.stderr

@@ -1,0 +1,55 @@
+"""Step verdicts: known defects, strict unexpected passes, failures, and the rendered table/Markdown/JUnit."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from fixtures.redact import REDACTOR
+from fixtures.steps import FAILED, NOT_VERIFIED, PASSED, Steps, UnexpectedPass, junit, markdown, table, write
+
+
+def test_step_verdicts() -> None:
+    s = Steps("scenarios/test_x.py::t", "as-written@current", "simulated")
+    with s.step("push v1"):
+        pass
+    with s.step("fire the GitHub webhook", defect="D18"):
+        raise AssertionError("no Workflow created within 30s")
+    with pytest.raises(UnexpectedPass, match="D20"):
+        with s.step("new revision after the second push", defect="D20"):
+            pass
+    with pytest.raises(RuntimeError):
+        with s.step("sync"):
+            raise RuntimeError("boom")
+    s.not_verified("real Let's Encrypt", "TLS", "needs public DNS")
+    verdicts = [r.verdict for r in s.records]
+    assert verdicts == [PASSED, "known defect D18", FAILED, FAILED, NOT_VERIFIED]
+    assert s.records[1].detail == "no Workflow created within 30s"
+    assert all(r.backend == "simulated" for r in s.records)
+
+
+def test_a_defect_step_failing_for_another_reason_is_a_failure() -> None:
+    s = Steps("t", "as-written@current", "simulated")
+    with pytest.raises(KeyError):
+        with s.step("fire", defect="D18"):
+            raise KeyError("bug in the suite")
+    assert s.records[0].verdict == FAILED
+
+
+def test_renderings(tmp_path: Path) -> None:
+    REDACTOR.register("pw-0123456")
+    s = Steps("t", "corrected@current", "simulated")
+    with s.step("login"), pytest.raises(AssertionError):
+        with s.step("inner"):
+            raise AssertionError("password pw-0123456 | rejected")
+    text = table(s.records)
+    assert "simulated" in text and "inner" in text
+    md = markdown(s.records)
+    assert "pw-0123456" not in md and "\\|" in md and "Totals:" in md
+    root = ET.fromstring(junit(s.records))
+    assert root.get("tests") == "2" and root.get("failures") == "1"
+    assert root.find("testcase/failure") is not None
+    files = write(s.records, tmp_path)
+    assert [f.name for f in files] == ["verdicts.md", "verdicts-junit.xml"]
