@@ -16,7 +16,7 @@ def test_step_verdicts() -> None:
     with s.step("push v1"):
         pass
     with s.step("fire the GitHub webhook", defect="D18"):
-        raise AssertionError("no Workflow created within 30s")
+        raise AssertionError("no Workflow: index of untyped nil")
     with pytest.raises(UnexpectedPass, match="D20"):
         with s.step("new revision after the second push", defect="D20"):
             pass
@@ -26,7 +26,7 @@ def test_step_verdicts() -> None:
     s.not_verified("real Let's Encrypt", "TLS", "needs public DNS")
     verdicts = [r.verdict for r in s.records]
     assert verdicts == [PASSED, "known defect D18", FAILED, FAILED, NOT_VERIFIED]
-    assert s.records[1].detail == "no Workflow created within 30s"
+    assert s.records[1].detail == "no Workflow: index of untyped nil"
     assert all(r.backend == "simulated" for r in s.records)
 
 
@@ -53,3 +53,16 @@ def test_renderings(tmp_path: Path) -> None:
     assert root.find("testcase/failure") is not None
     files = write(s.records, tmp_path)
     assert [f.name for f in files] == ["verdicts.md", "verdicts-junit.xml"]
+
+
+def test_a_defect_needs_its_observable() -> None:
+    from fixtures.steps import DefectNotShown
+
+    s = Steps("t", "as-written@current", "simulated")
+    with s.step("fire", defect="D18"):
+        raise AssertionError("the Sensor failed the trigger: error calling index: index of untyped nil")
+    assert s.records[-1].verdict == "known defect D18"
+    with pytest.raises(DefectNotShown, match="D18"):
+        with s.step("fire again", defect="D18"):
+            raise AssertionError("webhook answered 503")
+    assert s.records[-1].verdict == FAILED

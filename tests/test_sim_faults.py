@@ -1,0 +1,178 @@
+"""Fault injection on the simulated backend: the suite must fail fast with the right diagnosis.
+
+Each test starts its own simulated world (about a second) with one fault, plays the tutorial up to the
+step the fault hits, and checks how the suite reports it. Also: nothing is left behind afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes.client.exceptions import ApiException
+
+from fixtures.backends.sim.backend import SimBackend, start_sim
+from fixtures.backends.sim.store import ApiError, Res
+from fixtures.backends.sim.world import Faults, Settings
+from fixtures.flow import Tutorial
+from fixtures.paths import ROOT
+from fixtures.profiles import Profile
+from fixtures.steps import FAILED, Steps
+from fixtures.upstream import Upstream
+from fixtures.waits import WaitFailed
+
+Factory = Callable[..., tuple[SimBackend, Tutorial]]
+
+
+@pytest.fixture
+def sim(upstream: Upstream, tmp_path: Path) -> Iterator[Factory]:
+    started: list[SimBackend] = []
+
+    def make(faults: Faults | None = None, settings: Settings | None = None) -> tuple[SimBackend, Tutorial]:
+        profile = Profile.load("corrected", "current")
+        b = start_sim(profile, upstream, tmp_path / "artifacts", settings, faults)
+        started.append(b)
+        steps = Steps("fault", profile.id, b.label)
+        return b, Tutorial.start(b, profile, steps, tmp_path / "work")
+
+    yield make
+    for b in started:
+        b.close()
+
+
+def prepared(t: Tutorial) -> Tutorial:
+    t.given().code_pushed("v1").gitops_pushed().application_created().ci_applied()
+    return t
+
+
+def test_failing_workflow_step_fails_the_wait_at_once(sim: Factory) -> None:
+    _, t = sim(Faults(fail_templates={"image": "simulated fault: the registry refused the push"}))
+    prepared(t).then().eventsource_listening().sensor_subscribed()
+    t.when().webhook_fired("github", "v1")
+    start = time.monotonic()
+    with pytest.raises(WaitFailed) as e:
+        t.then().workflow_succeeded()
+    assert time.monotonic() - start < 15, "a Failed workflow must stop the wait at once"
+    assert not e.value.timed_out and "the registry refused the push" in str(e.value)
+    assert t.steps.records[-1].verdict == FAILED and "image" in t.steps.records[-1].detail
+
+
+def test_component_that_never_gets_ready_is_named(sim: Factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARGO_SUITE_TIMEOUT_FACTOR", "0.03")  # listen: 120 s -> 3.6 s
+    _, t = sim(Faults(never_ready={"ci"}))
+    prepared(t)
+    with pytest.raises(WaitFailed) as e:
+        t.then().eventsource_listening()
+    assert e.value.timed_out
+    assert "EventSource ci listening" in str(e.value) and "503" in str(e.value)
+
+
+def test_webhook_not_listening_yet_is_waited_for(sim: Factory) -> None:
+    _, t = sim(Faults(webhook_late=2.0))
+    prepared(t)
+    start = time.monotonic()
+    t.then().eventsource_listening()
+    assert time.monotonic() - start >= 2.0
+    assert t.steps.records[-1].verdict == "passed"
+
+
+def test_slow_sync_is_waited_for_with_progress(sim: Factory, capsys: pytest.CaptureFixture[str]) -> None:
+    _, t = sim(Faults(sync_delay=2.0))
+    prepared(t).then().eventsource_listening().sensor_subscribed()
+    t.when().webhook_fired("github", "v1")
+    t.progress.every = 0.0
+    t.then().workflow_succeeded().app_synced()
+    assert t.steps.records[-1].verdict == "passed"
+    assert "waiting for Application my-awesome-app synced" in capsys.readouterr().err
+
+
+def test_api_error_fails_fast_with_the_status(sim: Factory) -> None:
+    def fault(verb: str, res: Res, name: str) -> ApiError | None:
+        return (
+            ApiError(500, "InternalError", "simulated fault: etcd unavailable")
+            if res.kind == "Rollout" and verb == "get"
+            else None
+        )
+
+    _, t = sim(Faults(api_error=fault))
+    start = time.monotonic()
+    with pytest.raises(ApiException) as e:
+        t.then().rollout_healthy()
+    assert time.monotonic() - start < 5
+    assert e.value.status == 500 and "etcd unavailable" in str(e.value.body)
+
+
+def _ours() -> list[str]:
+    out = subprocess.run(["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True, check=True).stdout
+    return [line for line in out.splitlines() if "argo-sim-" in line and "ps -eo" not in line]
+
+
+def test_close_leaves_no_process_or_directory(sim: Factory) -> None:
+    b, t = sim()
+    prepared(t).then().eventsource_listening()
+    root = b.procs.root
+    assert any(str(root) in line for line in _ours())
+    b.close()
+    assert not [line for line in _ours() if str(root) in line]
+    assert not root.exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_run_leaves_nothing_behind(sig: int, tmp_path: Path) -> None:
+    before = set(Path("/tmp").glob("argo-sim-*"))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "scenarios/test_tutorial.py",
+            "--backend=sim",
+            "--profile",
+            "corrected",
+            "--pins",
+            "current",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--artifacts",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ},
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not [line for line in _ours() if "podnet.py" in line]:
+        time.sleep(0.3)
+    if not [line for line in _ours() if "podnet.py" in line]:
+        proc.kill()
+        pytest.fail(f"the app pods never started:\n{proc.communicate()[0].decode()[-3000:]}")
+    proc.send_signal(sig)
+    out = proc.communicate(timeout=60)[0].decode()
+    assert proc.returncode != 0
+    time.sleep(0.5)
+    mine = [line for line in _ours() if not any(str(d) in line for d in before)]
+    assert not mine, f"left running after {signal.Signals(sig).name}: {mine}\n{out[-2000:]}"
+    assert set(Path("/tmp").glob("argo-sim-*")) <= before, "temporary directory left behind"
+
+
+def test_a_dead_runs_directory_is_swept(tmp_path: Path) -> None:
+    import tempfile
+
+    from fixtures.backends.sim.procs import sweep
+
+    d = Path(tempfile.mkdtemp(prefix="argo-sim-test-sweep-"))
+    (d / "owner.pid").write_text("999999999")
+    assert d in sweep("argo-sim-test-sweep-") and not d.exists()
+    alive = Path(tempfile.mkdtemp(prefix="argo-sim-test-sweep-"))
+    (alive / "owner.pid").write_text(str(os.getpid()))
+    assert sweep("argo-sim-test-sweep-") == [] and alive.exists()
+    shutil.rmtree(alive)
