@@ -1,7 +1,7 @@
 """Existing-cluster mode (workshop instructors): ``pytest scenarios -m existing --kubeconfig PATH``.
 
 Read-only: each component installed, its version, its health; the two UIs the tutorial
-port-forwards answer; the Argo CD initial admin secret exists. Skipped without ``--kubeconfig``.
+port-forwards answer; the Argo CD initial admin secret exists. Deselected without ``--kubeconfig``.
 """
 
 from __future__ import annotations
@@ -16,14 +16,6 @@ from fixtures.steps import Steps
 from fixtures.waits import State
 
 pytestmark = [pytest.mark.existing]
-
-
-@pytest.fixture(autouse=True)
-def _needs_kubeconfig(pytestconfig: pytest.Config) -> None:
-    if not pytestconfig.getoption("kubeconfig", None):
-        pytest.skip(
-            "existing-cluster mode: pass --kubeconfig PATH [--kube-context NAME] to check a participant's cluster"
-        )
 
 
 def test_components_installed_and_healthy(backend: Any, profile: Profile, steps: Steps) -> None:
