@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from fixtures import catalog
 from fixtures.flow import Tutorial
 from fixtures.profiles import Profile
 from fixtures.steps import Steps
@@ -62,3 +63,36 @@ def test_tutorial(backend: Any, profile: Profile, steps: Steps, tmp_path: Path) 
     t.when().promoted_like_the_plugin()
     t.then().rollout_healthy().serves(t.hosts.app, "v3", "active")
     t.then().replaced_revision_scaled_down(0)  # v1's ReplicaSet, replaced at the Resume
+
+
+@pytest.mark.only_profile("as-written")
+def test_blue_green_past_the_blockers(backend: Any, profile: Profile, steps: Steps, tmp_path: Path) -> None:
+    """The tutorial's blue-green section on its own files, once the blocking defects are worked around
+    (each workaround a recorded step): what a reader meets next, D20 then D13 (and D24 with today's Argo CD)."""
+    t = Tutorial.start(backend, profile, steps, tmp_path)
+    w = t.workaround()
+    w.kustomization_file_names().namespace_created_by_argocd().rollout_runs_the_pushed_image()
+    w.public_git_clone().argocd_config_filled_in()
+    d24 = "D24" if any(d == "D24" for d, _, _ in catalog.expected_findings(profile.pins.name)) else None
+
+    def build_and_sync(version: str) -> None:
+        t.when().webhook_fired("bitbucket", version)  # the payload the tutorial's Sensor reads (D18)
+        t.then().workflow_succeeded().sync_step_took_effect(defect=d24)
+        if d24:
+            w.synced_from_the_ui(d24)
+        t.then().app_synced()
+
+    t.given().code_pushed("v1").gitops_pushed().application_created().ci_applied()
+    t.then().eventsource_listening().sensor_subscribed()
+    build_and_sync("v1")
+    t.then().app_health("Healthy").rollout_healthy().serves(t.hosts.app, "v1", "active")
+
+    t.when().code_pushed("v2")
+    build_and_sync("v2")
+    t.then().new_revision(defect="D20")  # :latest again, the GitOps repo unchanged
+    w.new_pod_template("v2")
+    t.then().rollout_paused().app_health("Suspended")
+    # No previewService: the preview Service selects the old and the new pods alike (D13).
+    t.then().serves(t.hosts.preview, "v2", "preview", defect="D13", settle=10).serves(t.hosts.app, "v1", "active")
+    t.when().resumed_in_argocd()
+    t.then().rollout_healthy().serves(t.hosts.app, "v2", "active")
