@@ -73,7 +73,12 @@ def test_blue_green_past_the_blockers(backend: Any, profile: Profile, steps: Ste
     w = t.workaround()
     w.kustomization_file_names().namespace_created_by_argocd().rollout_runs_the_pushed_image()
     w.public_git_clone().argocd_config_filled_in()
-    d24 = "D24" if any(d == "D24" for d, _, _ in catalog.expected_findings(profile.pins.name)) else None
+    # D24's 415 part (Argo CD >= 2.10 refuses non-JSON calls) shows only with today's pins, per the catalog.
+    d24 = (
+        "D24"
+        if ("D24", "HTTP-CONTENT-TYPE") in {(d, r) for d, r, _ in catalog.expected_findings(profile.pins.name)}
+        else None
+    )
 
     def build_and_sync(version: str) -> None:
         t.when().webhook_fired("bitbucket", version)  # the payload the tutorial's Sensor reads (D18)
