@@ -176,3 +176,40 @@ def test_a_dead_runs_directory_is_swept(tmp_path: Path) -> None:
     (alive / "owner.pid").write_text(str(os.getpid()))
     assert sweep("argo-sim-test-sweep-") == [] and alive.exists()
     shutil.rmtree(alive)
+
+
+def test_argocd_api_follows_the_pinned_swagger(sim: Factory) -> None:
+    """Requests and responses of the simulated argocd-server are checked against assets/swagger.json."""
+    import httpx
+
+    b, t = sim()
+    prepared(t)
+    base = b.argocd.url
+    with httpx.Client(verify=False, timeout=10) as c:
+        assert (
+            c.post(
+                f"{base}/api/v1/session", content=b'{"username":"admin"}', headers={"Content-Type": "text/plain"}
+            ).status_code
+            == 415
+        )
+        bad = c.post(f"{base}/api/v1/session", json={"username": "admin", "password": "wrong-password"})
+        assert bad.status_code == 401 and bad.json()["code"] == 16
+        token = c.post(f"{base}/api/v1/session", json={"username": "admin", "password": b.argocd_password()}).json()[
+            "token"
+        ]
+        h = {"Authorization": f"Bearer {token}"}
+        assert c.get(f"{base}/api/v1/applications/my-awesome-app").status_code == 401
+        app = c.get(f"{base}/api/v1/applications/my-awesome-app", headers=h)
+        assert app.status_code == 200 and app.json()["metadata"]["name"] == "my-awesome-app"
+        assert (
+            c.post(f"{base}/api/v1/applications/my-awesome-app/sync", json={"revision": "HEAD"}, headers=h).status_code
+            == 200
+        )
+        busy = c.post(f"{base}/api/v1/applications/my-awesome-app/sync", json={"revision": "HEAD"}, headers=h)
+        assert busy.status_code in (200, 400)
+        assert (
+            c.post(f"{base}/api/v1/applications/my-awesome-app/sync", json={"prune": "yes"}, headers=h).status_code
+            == 400
+        )
+    assert b.argocd.schema_errors == [], b.argocd.schema_errors
+    assert ("POST", "/api/v1/session", 200) in b.argocd.requests
