@@ -18,7 +18,7 @@ from fixtures.profiles import Pins, Profile
 from fixtures.redact import REDACTOR
 from fixtures.steps import Steps
 
-pytestmark = pytest.mark.static
+pytestmark = [pytest.mark.static, pytest.mark.profiles]
 
 
 def test_floating_refs_resolve_as_pinned(pytestconfig: pytest.Config, static_steps: Steps) -> None:
