@@ -1,0 +1,158 @@
+"""The kind backend's whole ``up()``/``close()`` sequence, offline: stand-in ``docker``/``kind``/``kubectl``
+scripts record every command, and the local API server plays the cluster's API (a small loop marks
+Deployments available, as kube-controller-manager would). What is checked is the suite's own
+orchestration: the order, the flags, the files handed to each command, and the per-step outcomes."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fixtures.backends.kind.backend import KindBackend
+from fixtures.backends.sim.apiserver import ApiHTTPServer, make_store
+from fixtures.backends.sim.resources import BUILTIN
+from fixtures.profiles import Profile
+from fixtures.tools import Tool
+from tests.standins import calls, recorder
+
+NAME = "argo-suite-as-written-tutorial-2023"
+
+
+@pytest.fixture
+def api() -> Iterator[ApiHTTPServer]:
+    srv = ApiHTTPServer(make_store()).start()
+    store = srv.store
+    ns = store.res("", "namespaces")
+    for n in ("default", "kube-public"):
+        store.create(ns, None, {"metadata": {"name": n}})
+    node = store.create(store.res("", "nodes"), None, {"metadata": {"name": f"{NAME}-control-plane"}})
+    store.patch(
+        store.res("", "nodes"),
+        None,
+        node["metadata"]["name"],
+        {"status": {"conditions": [{"type": "Ready", "status": "True"}]}},
+        "merge",
+        "status",
+    )
+    stop = threading.Event()
+
+    def controller_manager() -> None:
+        dep = next(r for r in BUILTIN if r.kind == "Deployment")
+        while not stop.is_set():
+            for d in store.list(dep)[0]:
+                n = d["spec"].get("replicas", 1)
+                want = {
+                    "observedGeneration": d["metadata"]["generation"],
+                    "replicas": n,
+                    "updatedReplicas": n,
+                    "availableReplicas": n,
+                    "readyReplicas": n,
+                }
+                if d.get("status") != want:
+                    store.patch(
+                        dep, d["metadata"]["namespace"], d["metadata"]["name"], {"status": want}, "merge", "status"
+                    )
+            stop.wait(0.1)
+
+    t = threading.Thread(target=controller_manager, daemon=True)
+    t.start()
+    yield srv
+    stop.set()
+    srv.stop()
+
+
+def test_up_and_close_on_stand_ins(api: ApiHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # pytest-kind writes .pytest-kind/ into the CWD
+    bin_dir = tmp_path / "bin"
+    kubeconfig = yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": f"kind-{NAME}",
+            "clusters": [{"name": f"kind-{NAME}", "cluster": {"server": api.url}}],
+            "contexts": [{"name": f"kind-{NAME}", "context": {"cluster": f"kind-{NAME}", "user": "u"}}],
+            "users": [{"name": "u", "user": {"token": "t"}}],
+        }
+    )
+    write_kc = (
+        'for a in "$@"; do case "$a" in --kubeconfig=*) cat > "${a#--kubeconfig=}" <<\'EOF\'\n'
+        + kubeconfig
+        + "EOF\n;; esac; done"
+    )
+    docker = recorder(
+        bin_dir,
+        "docker",
+        {
+            "inspect*": "exit 1",
+            "run *": "echo 0123456789ab",
+            "exec -i*": f"cat >> {bin_dir}/hosts.toml.seen",
+            "network inspect kind": "echo '[{\"Containers\": {}}]'",
+        },
+    )
+    kind = recorder(
+        bin_dir,
+        "kind",
+        {
+            "get clusters": "echo 'No kind clusters found.'",
+            "create cluster*": write_kc,
+            "get nodes*": f"echo {NAME}-control-plane",
+        },
+    )
+    kubectl = recorder(
+        bin_dir,
+        "kubectl",
+        {"rollout status deployment -n *": "echo 'error: required resource not specified' >&2; exit 1"},
+    )
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    b = KindBackend(
+        Profile.load("as-written", "tutorial-2023"),
+        Tool("kind", str(kind), "test"),
+        Tool("kubectl", str(kubectl), "test"),
+        Tool("docker", str(docker), "test"),
+        tmp_path / ".pytest-kind" / NAME,
+        upstream=None,
+        preload=False,
+    )
+    b.up()
+
+    assert [p.name for p in b.phases] == [
+        "registry container",
+        "cluster",
+        "registry on nodes",
+        "nodes ready",
+        "git server",
+        "install the stack",
+    ]
+    d = calls(bin_dir, "docker")
+    assert any(
+        c.startswith("run -d --restart=always -p 127.0.0.1:") and c.endswith("--name kind-registry registry:3.0.0")
+        for c in d
+    )
+    assert f"exec {NAME}-control-plane mkdir -p /etc/containerd/certs.d/kind-registry:5000" in d
+    assert "network connect kind kind-registry" in d
+    assert any(c.startswith("build -q -t argo-suite/gitserver:1 ") for c in d)
+    assert '[host."http://kind-registry:5000"]' in (bin_dir / "hosts.toml.seen").read_text()
+    k = calls(bin_dir, "kind")
+    create = next(c for c in k if c.startswith("create cluster"))
+    config = yaml.safe_load((tmp_path / ".pytest-kind" / NAME / "kind-config.yaml").read_text())
+    assert "--config" in create and "--image=kindest/node:v1.25.3@sha256:" in create
+    assert [n["role"] for n in config["nodes"]] == ["control-plane"]
+    assert f"load docker-image argo-suite/gitserver:1 --name={NAME}" in k
+    assert api.store.try_get(api.store.res("", "configmaps"), "kube-public", "local-registry-hosting") is not None
+    assert api.store.try_get(api.store.res("apps", "deployments"), "argo-suite-git", "gitserver") is not None
+    # the tutorial's script ran command by command, with its outcomes
+    outcomes = {c.object: c for s in b.install_outcomes for c in s.commands}
+    assert outcomes["install:Install start argo-events#2"].returncode == 127  # ubectl
+    assert outcomes["install:Install start argo-cd#1"].resolved == {"argo-cd@stable": "v2.6.3"}
+    assert any("argo-cd/v2.6.3/manifests/ha/install.yaml" in c for c in calls(bin_dir, "kubectl"))
+    assert b.git_remote("code") == f"http://127.0.0.1:{b.ports.git}/code.git"
+    assert b.substitutions()["registry.argo-tutorial.test"] == "kind-registry:5000"
+    assert json.loads(json.dumps(b.label)).startswith("real (kind v0.17.0")
+
+    assert "deleted" in b.close(failed=False)
+    assert calls(bin_dir, "kind")[-1].startswith(f"delete cluster --name={NAME}")
