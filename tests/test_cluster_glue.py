@@ -508,3 +508,26 @@ def test_expect_consistently_fails_on_the_first_bad_sample() -> None:
 def test_subprocess_timeout_is_reported() -> None:
     ran = Runner().run(["sleep", "5"], timeout=0.2, check=False)
     assert ran.returncode == -9 and "timed out" in ran.stderr
+
+
+def test_pool_keeps_one_backend_at_a_time() -> None:
+    from fixtures.backends.pool import Pool
+
+    closed: list[str] = []
+
+    class B:
+        def __init__(self, pid: str):
+            self.pid = pid
+
+        def close(self, failed: bool) -> str:
+            closed.append(f"{self.pid}:{failed}")
+            return "closed"
+
+    pool = Pool(lambda p: B(p.id), one_at_a_time=True)
+    a, b = Profile.load("as-written", "current"), Profile.load("corrected", "current")
+    first = pool.get(a)
+    assert pool.get(a) is first and closed == []
+    pool.failed = True
+    pool.get(b)
+    assert closed == ["as-written@current:True"] and list(pool.backends) == ["corrected@current"]
+    assert pool.closed == ["as-written@current: closed"]
