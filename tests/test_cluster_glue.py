@@ -531,3 +531,15 @@ def test_pool_keeps_one_backend_at_a_time() -> None:
     pool.get(b)
     assert closed == ["as-written@current:True"] and list(pool.backends) == ["corrected@current"]
     assert pool.closed == ["as-written@current: closed"]
+
+
+@pytest.mark.parametrize("pins", ["tutorial-2023", "current"])
+def test_on_top_plan_uses_the_versions_the_tutorial_installed(pins: str) -> None:
+    profile = Profile.load("as-written", pins)
+    plan = profile.on_top_plan()
+    assert plan is not None and Profile.load("corrected", pins).on_top_plan() is None
+    text = "\n".join(c.run for c in plan.commands())
+    assert "{" not in text, "every version placeholder is filled"
+    assert f"argo-cd/{profile.versions()['argo-cd']}/manifests/install.yaml" in text
+    assert f"ingress-nginx/{profile.versions()['ingress-nginx']}/deploy/static/provider/kind/deploy.yaml" in text
+    assert all(c.fixes for c in plan.commands()), "every workaround names the defect it works around"

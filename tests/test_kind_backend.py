@@ -118,6 +118,10 @@ def test_up_and_close_on_stand_ins(api: ApiHTTPServer, tmp_path: Path, monkeypat
         upstream=None,
         preload=False,
     )
+    waited: list[list[str] | None] = []
+    monkeypatch.setattr(
+        KindBackend, "wait_components", lambda self, components=None, timeout=None: waited.append(components)
+    )
     b.up()
 
     assert [p.name for p in b.phases] == [
@@ -127,7 +131,10 @@ def test_up_and_close_on_stand_ins(api: ApiHTTPServer, tmp_path: Path, monkeypat
         "nodes ready",
         "git server",
         "install the stack",
+        "on top of the tutorial's install",
+        "components ready",
     ]
+    assert waited == [None], "every component is waited on after the install"
     d = calls(bin_dir, "docker")
     assert any(
         c.startswith("run -d --restart=always -p 127.0.0.1:") and c.endswith("--name kind-registry registry:3.0.0")
@@ -149,7 +156,16 @@ def test_up_and_close_on_stand_ins(api: ApiHTTPServer, tmp_path: Path, monkeypat
     outcomes = {c.object: c for s in b.install_outcomes for c in s.commands}
     assert outcomes["install:Install start argo-events#2"].returncode == 127  # ubectl
     assert outcomes["install:Install start argo-cd#1"].resolved == {"argo-cd@stable": "v2.6.3"}
-    assert any("argo-cd/v2.6.3/manifests/ha/install.yaml" in c for c in calls(bin_dir, "kubectl"))
+    kubectl_calls = calls(bin_dir, "kubectl")
+    assert any("argo-cd/v2.6.3/manifests/ha/install.yaml" in c for c in kubectl_calls)
+    # on top (as written, one node): Argo CD without HA (D3) and ingress-nginx's kind provider (D6)
+    assert any(
+        c.startswith("apply --server-side --force-conflicts -n argocd") and "v2.6.3/manifests/install.yaml" in c
+        for c in kubectl_calls
+    )
+    assert any("controller-v1.5.1/deploy/static/provider/kind/deploy.yaml" in c for c in kubectl_calls)
+    on_top = [c for st in b.install_outcomes if st.title.startswith("On top") for c in st.commands]
+    assert on_top and all(c.status == "ok" for c in on_top)
     assert b.git_remote("code") == f"http://127.0.0.1:{b.ports.git}/code.git"
     assert b.substitutions()["registry.argo-tutorial.test"] == "kind-registry:5000"
     assert json.loads(json.dumps(b.label)).startswith("real (kind v0.17.0")
