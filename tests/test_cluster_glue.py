@@ -543,3 +543,12 @@ def test_on_top_plan_uses_the_versions_the_tutorial_installed(pins: str) -> None
     assert f"argo-cd/{profile.versions()['argo-cd']}/manifests/install.yaml" in text
     assert f"ingress-nginx/{profile.versions()['ingress-nginx']}/deploy/static/provider/kind/deploy.yaml" in text
     assert all(c.fixes for c in plan.commands()), "every workaround names the defect it works around"
+
+
+def test_pool_keeps_simulated_worlds_side_by_side() -> None:
+    from fixtures.backends.pool import Pool
+
+    pool = Pool(lambda p: p.id)
+    a, b = Profile.load("as-written", "current"), Profile.load("corrected", "current")
+    assert pool.get(a) == "as-written@current" and pool.get(b) == "corrected@current"
+    assert set(pool.backends) == {"as-written@current", "corrected@current"} and pool.closed == []
