@@ -266,6 +266,11 @@ def test_pod_problems_are_terminal() -> None:
     }
     seen = readiness.all_of("argo-cd", [readiness.deployment(deploy(1, 0))], [pod])
     assert seen.state is State.FAILED and "ImagePullBackOff" in seen.detail
+    # a pull error on a young pod may heal (429, 5xx, a tag pushed a moment later): not terminal yet
+    pod["metadata"]["creationTimestamp"] = "2026-12-01T10:00:00Z"  # type: ignore[index]
+    created = 1796119200.0  # 2026-12-01T10:00:00Z
+    assert readiness.pod_problem(pod, now=created + 30) is None
+    assert "ImagePullBackOff" in (readiness.pod_problem(pod, now=created + readiness.IMAGE_PULL_GRACE + 1) or "")
     pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] = "CrashLoopBackOff"  # type: ignore[index]
     assert readiness.pod_problem(pod) is None  # first restarts may heal
     pod["status"]["containerStatuses"][0]["restartCount"] = 3  # type: ignore[index]
@@ -523,7 +528,7 @@ def test_pool_keeps_one_backend_at_a_time() -> None:
             closed.append(f"{self.pid}:{failed}")
             return "closed"
 
-    pool = Pool(lambda p: B(p.id), one_at_a_time=True)
+    pool = Pool(lambda p, stage: B(p.id), one_at_a_time=True)
     a, b = Profile.load("as-written", "current"), Profile.load("corrected", "current")
     first = pool.get(a)
     assert pool.get(a) is first and closed == []
@@ -548,7 +553,7 @@ def test_on_top_plan_uses_the_versions_the_tutorial_installed(pins: str) -> None
 def test_pool_keeps_simulated_worlds_side_by_side() -> None:
     from fixtures.backends.pool import Pool
 
-    pool = Pool(lambda p: p.id)
+    pool = Pool(lambda p, stage: p.id)
     a, b = Profile.load("as-written", "current"), Profile.load("corrected", "current")
     assert pool.get(a) == "as-written@current" and pool.get(b) == "corrected@current"
     assert set(pool.backends) == {"as-written@current", "corrected@current"} and pool.closed == []
