@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
+import shutil
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -557,3 +560,56 @@ def test_pool_keeps_simulated_worlds_side_by_side() -> None:
     a, b = Profile.load("as-written", "current"), Profile.load("corrected", "current")
     assert pool.get(a) == "as-written@current" and pool.get(b) == "corrected@current"
     assert set(pool.backends) == {"as-written@current", "corrected@current"} and pool.closed == []
+
+
+DEPLOYMENT = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "x", "namespace": "argo"},
+    "spec": {
+        "selector": {"matchLabels": {"app": "x"}},
+        "template": {
+            "metadata": {"labels": {"app": "x"}},
+            "spec": {"containers": [{"name": "c", "image": "i", "args": ["server"]}]},
+        },
+    },
+}
+
+
+@pytest.mark.parametrize("pins", ["tutorial-2023", "current"])
+def test_corrected_patches_survive_the_shell_and_apply(pins: str, tmp_path: Path) -> None:
+    """Each corrected ``kubectl patch`` is split as bash splits it (the plan runs through ``bash -c``); its
+    patch must be one JSON argument that ``kubectl patch --local`` applies (kubectl on PATH, no cluster)."""
+    import shlex
+
+    patches = [c.run for c in Profile.load("corrected", pins).install_plan().commands() if " patch " in f" {c.run} "]
+    assert len(patches) == 2
+    manifest = tmp_path / "deploy.json"
+    manifest.write_text(json.dumps(DEPLOYMENT))
+    for run in patches:
+        argv = shlex.split(run)
+        value = next(a.split("=", 1)[1] for a in argv if a.startswith("-p="))
+        json.loads(value)  # one JSON argument, not split by the shell
+        kind = next(a.split("=", 1)[1] for a in argv if a.startswith("--type="))
+        kubectl = shutil.which("kubectl")
+        if kubectl is None:
+            continue
+        cp = subprocess.run(
+            [kubectl, "patch", "--local", "-f", str(manifest), f"--type={kind}", f"-p={value}", "-o", "json"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert cp.returncode == 0, f"{run}: {cp.stderr}"
+        spec = json.loads(cp.stdout)["spec"]["template"]["spec"]
+        assert spec.get("nodeSelector") == {"ingress-ready": "true"} or spec["containers"][0]["args"] == [
+            "server",
+            "--auth-mode=server",
+        ]
+
+
+def test_argo_workflows_v4_is_applied_server_side() -> None:
+    """From v4.0 the release's CRDs must be applied server-side (argo-workflows docs/installation.md)."""
+    plan = Profile.load("corrected", "current").install_plan()
+    applies = [c.run for c in plan.commands() if "argo-workflows" in c.run and " apply " in f" {c.run} "]
+    assert applies and all("--server-side" in a for a in applies)

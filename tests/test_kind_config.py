@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fixtures.backends.kind.cluster import KindLifecycle, keep_after, nodes_ready
+from fixtures.backends.kind.cluster import KindCreateFailed, KindLifecycle, keep_after, nodes_ready
 from fixtures.backends.kind.config import (
     GIT_NODE_PORT,
     HASH_LABEL,
@@ -120,8 +120,8 @@ def _lifecycle(tmp_path: Path, kind_cases: dict[str, str], kubectl_cases: dict[s
     return lc, bin_dir
 
 
-def test_lifecycle_creates_with_config_through_pytest_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)  # pytest-kind writes .pytest-kind/ into the CWD
+def test_lifecycle_creates_with_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     lc, bin_dir = _lifecycle(
         tmp_path, {"get clusters": "echo 'No kind clusters found.'", "create cluster*": WRITE_KUBECONFIG}, {}
     )
@@ -130,7 +130,24 @@ def test_lifecycle_creates_with_config_through_pytest_kind(tmp_path: Path, monke
     created = [c for c in calls(bin_dir, "kind") if c.startswith("create cluster")]
     assert len(created) == 1
     assert f"--config {lc.config_file}" in created[0] and f"--image={IMAGE}" in created[0]
+    assert "--retain" in created[0]
     assert ports_of(yaml.safe_load(lc.config_file.read_text())) == PORTS
+
+
+def test_a_failed_create_keeps_its_output_and_logs_and_deletes_the_nodes(tmp_path: Path) -> None:
+    lc, bin_dir = _lifecycle(
+        tmp_path,
+        {
+            "get clusters": "echo 'No kind clusters found.'",
+            "create cluster*": "echo 'ERROR: failed to create cluster: failed to init node with kubeadm' >&2; exit 1",
+        },
+        {},
+    )
+    with pytest.raises(KindCreateFailed, match="failed to init node with kubeadm") as e:
+        lc.up(lambda: PORTS)
+    assert str(lc.workdir / "create-logs") in str(e.value)
+    verbs = [c.split()[0] for c in calls(bin_dir, "kind") if c.split()[0] in ("create", "export", "delete")]
+    assert verbs == ["create", "export", "delete"]
 
 
 def test_lifecycle_reuses_only_a_cluster_with_the_same_hash(tmp_path: Path) -> None:
