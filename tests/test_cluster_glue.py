@@ -15,6 +15,7 @@ import pytest
 
 from fixtures import images, inventory, preflight, readiness, tools
 from fixtures.backends.kind.install import explain, resolve_floating, run_plan
+from fixtures.backends.pool import Pool
 from fixtures.installplan import InstallPlan
 from fixtures.portforward import PortForwardError, parse_forwarding, pick_pod, port_forward
 from fixtures.proc import CommandFailed, Runner
@@ -519,7 +520,6 @@ def test_subprocess_timeout_is_reported() -> None:
 
 
 def test_pool_keeps_one_backend_at_a_time() -> None:
-    from fixtures.backends.pool import Pool
 
     closed: list[str] = []
 
@@ -554,7 +554,6 @@ def test_on_top_plan_uses_the_versions_the_tutorial_installed(pins: str) -> None
 
 
 def test_pool_keeps_simulated_worlds_side_by_side() -> None:
-    from fixtures.backends.pool import Pool
 
     pool = Pool(lambda p, stage: p.id)
     a, b = Profile.load("as-written", "current"), Profile.load("corrected", "current")
@@ -613,3 +612,50 @@ def test_argo_workflows_v4_is_applied_server_side() -> None:
     plan = Profile.load("corrected", "current").install_plan()
     applies = [c.run for c in plan.commands() if "argo-workflows" in c.run and " apply " in f" {c.run} "]
     assert applies and all("--server-side" in a for a in applies)
+
+
+def test_pool_remembers_a_failed_start_and_does_not_retry() -> None:
+    from fixtures.backends.pool import BackendFailed
+
+    tries: list[str] = []
+
+    def build(p: Profile, stage: str) -> Any:
+        tries.append(p.id)
+        raise RuntimeError("kind create cluster failed: boom")
+
+    pool = Pool(build, one_at_a_time=True)
+    prof = Profile.load("corrected", "current")
+    with pytest.raises(RuntimeError, match="boom"):
+        pool.get(prof)
+    with pytest.raises(BackendFailed, match="boom"):
+        pool.get(prof)
+    assert tries == [prof.id]
+
+
+def test_runner_cancel_kills_running_commands_at_once(tmp_path: Path) -> None:
+    import threading
+
+    from fixtures.proc import Cancelled
+
+    runner = Runner()
+    marker = tmp_path / "child-alive"
+    errors: list[BaseException] = []
+
+    def go() -> None:
+        try:
+            runner.run(["bash", "-c", f"(sleep 30; touch {marker}) & sleep 30"], timeout=60)
+        except BaseException as e:
+            errors.append(e)
+
+    t = threading.Thread(target=go)
+    t.start()
+    deadline = time.monotonic() + 10
+    while not runner._running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    start = time.monotonic()
+    runner.cancel()
+    t.join(timeout=10)
+    assert not t.is_alive() and time.monotonic() - start < 5
+    assert errors and isinstance(errors[0], Cancelled)
+    with pytest.raises(Cancelled, match="not started"):
+        runner.run(["true"])

@@ -215,3 +215,12 @@ def test_git_server_node_port_is_the_mapped_one() -> None:
     svc = next(m for m in manifests() if m["kind"] == "Service")
     assert svc["metadata"]["name"] == SERVICE
     assert svc["spec"]["type"] == "NodePort" and svc["spec"]["ports"][0]["nodePort"] == GIT_NODE_PORT
+
+
+def test_registry_host_port_only_for_a_running_container() -> None:
+    from fixtures.backends.kind.registry import registry_host_port
+
+    assert registry_host_port('true {"5000/tcp":[{"HostIp":"127.0.0.1","HostPort":"41234"}]}') == 41234
+    assert registry_host_port('false {"5000/tcp":[{"HostIp":"127.0.0.1","HostPort":"41234"}]}') is None
+    assert registry_host_port("true {}") is None  # running without the published port: replace it
+    assert registry_host_port("true null") is None
