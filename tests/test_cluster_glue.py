@@ -282,14 +282,9 @@ def test_pod_problems_are_terminal() -> None:
 
 
 def test_component_readiness_needs_the_webhook_ca() -> None:
-    jobs = [
-        {
-            "kind": "Job",
-            "metadata": {"name": n, "namespace": "ingress-nginx"},
-            "status": {"conditions": [{"type": "Complete", "status": "True"}]},
-        }
-        for n in ("ingress-nginx-admission-create", "ingress-nginx-admission-patch")
-    ]
+    # the admission Jobs are deleted once done (ttlSecondsAfterFinished: 0 in controller-v1.15.1's kind
+    # deploy.yaml): readiness is their results, the Secret and the caBundle, never the Jobs themselves
+    jobs = [{"kind": "Secret", "metadata": {"name": "ingress-nginx-admission", "namespace": "ingress-nginx"}}]
     ctrl = deploy(1, 1)
     ctrl["metadata"] = {"name": "ingress-nginx-controller", "namespace": "ingress-nginx", "generation": 1}
     hook: Obj = {
@@ -300,7 +295,20 @@ def test_component_readiness_needs_the_webhook_ca() -> None:
     assert readiness.component("ingress-nginx", [*jobs, ctrl, hook]).state is State.PENDING
     hook["webhooks"][0]["clientConfig"]["caBundle"] = "Q0E="
     assert readiness.component("ingress-nginx", [*jobs, ctrl, hook]).state is State.OK
-    assert readiness.component("ingress-nginx", [ctrl, hook]).state is State.PENDING  # jobs missing
+    assert readiness.component("ingress-nginx", [ctrl, hook]).state is State.PENDING  # no Secret yet
+
+
+def test_ingress_controller_must_run_on_the_ingress_ready_node() -> None:
+    nodes = [
+        {"metadata": {"name": "cp", "labels": {"ingress-ready": "true"}}},
+        {"metadata": {"name": "w1", "labels": {}}},
+    ]
+    pod: Obj = {"metadata": {"name": "ingress-nginx-controller-abc"}, "spec": {"nodeName": "w1"}}
+    seen = readiness.on_ingress_ready_node([pod], nodes)
+    assert seen.state is State.FAILED and "w1" in seen.detail and "cp" in seen.detail
+    pod["spec"]["nodeName"] = "cp"
+    assert readiness.on_ingress_ready_node([pod], nodes).state is State.OK
+    assert readiness.on_ingress_ready_node([], nodes).state is State.PENDING
 
 
 def test_eventbus_readiness() -> None:
