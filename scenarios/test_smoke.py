@@ -22,7 +22,7 @@ import pytest
 
 from fixtures import gitserver, readiness
 from fixtures.oci import Ref, build, push
-from fixtures.paths import MANIFESTS
+from fixtures.profiles import Profile
 from fixtures.steps import Steps
 from fixtures.waits import Seen, expect, timeout_for
 
@@ -59,7 +59,7 @@ def _clean_namespace(kube: Any) -> None:
     )
 
 
-def test_smoke(cluster: Any, cluster_steps: Steps, tmp_path: Path) -> None:
+def test_smoke(cluster: Any, cluster_steps: Steps, pins_name: str, tmp_path: Path) -> None:
     steps, kube = cluster_steps, cluster.kube
     nodes = kube.list("v1", "Node")
     names = [n["metadata"]["name"] for n in nodes]
@@ -78,10 +78,13 @@ def test_smoke(cluster: Any, cluster_steps: Steps, tmp_path: Path) -> None:
             assert len(matching) == 1, f"{len(matching)} nodes carry the first node's labels {labels}, want exactly 1"
             control = matching[0]["metadata"]["name"]
             worker = next((n for n in names if n != control), control)
-        with steps.step("every node's containerd reads the registry's hosts.toml", SECTION):
+        with steps.step("every node's containerd is configured for the local registry", SECTION):
             for node in names:
                 toml = cluster.node_read(node, "/etc/containerd/config.toml")
-                assert 'config_path = "/etc/containerd/certs.d"' in toml, f"{node}: containerd has no certs.d path"
+                if f'registry.mirrors."{cluster.registry}"' in toml:  # kind < v0.20: a mirrors entry
+                    assert f'"http://{cluster.registry}"' in toml, f"{node}: the mirror has no http endpoint"
+                    continue
+                assert 'config_path = "/etc/containerd/certs.d"' in toml, f"{node}: neither a mirror nor certs.d"
                 hosts = cluster.node_read(node, f"/etc/containerd/certs.d/{cluster.registry}/hosts.toml")
                 assert f"http://{cluster.registry}" in hosts, f"{node}: hosts.toml does not name {cluster.registry}"
     _clean_namespace(kube)
@@ -89,7 +92,7 @@ def test_smoke(cluster: Any, cluster_steps: Steps, tmp_path: Path) -> None:
     tag = uuid.uuid4().hex[:10]
     host_port = cluster.cannot("host-port") is None
     with steps.step("the local registry serves an image the test pushed, to a pod", SECTION):
-        code = MANIFESTS / "corrected" / "code"
+        code = Profile.load("corrected", pins_name).materialize("code", tmp_path / "code")
         layer, image_config = build(code, (code / "Dockerfile").read_text(), "go", [])
         push(Ref.parse(f"{cluster.registry_push}/argo-suite-smoke/hello:{tag}"), layer, image_config)
         ports = {"containerPort": APP_PORT, **({"hostPort": 80} if host_port else {})}

@@ -224,3 +224,35 @@ def test_registry_host_port_only_for_a_running_container() -> None:
     assert registry_host_port('false {"5000/tcp":[{"HostIp":"127.0.0.1","HostPort":"41234"}]}') is None
     assert registry_host_port("true {}") is None  # running without the published port: replace it
     assert registry_host_port("true null") is None
+
+
+def test_registry_patch_follows_kinds_recipe_at_each_version() -> None:
+    from fixtures.backends.kind.config import registry_patch
+
+    old = registry_patch("v0.17.0", "kind-registry:5000")
+    assert 'registry.mirrors."kind-registry:5000"' in old and 'endpoint = ["http://kind-registry:5000"]' in old
+    assert "config_path" not in old  # beside kind v0.17's own mirrors entry, containerd refuses config_path
+    assert 'config_path = "/etc/containerd/certs.d"' in registry_patch("v0.30.0", "kind-registry:5000")
+    spec = ClusterSpec("argo-suite-t", IMAGE, kind_version="v0.17.0", restrict_oom_score_adj=True)
+    patches = render(spec, PORTS)["containerdConfigPatches"]
+    assert patches[0] == old and "restrict_oom_score_adj = true" in patches[1]
+    assert (
+        spec.config_hash()
+        != ClusterSpec("argo-suite-t", IMAGE, kind_version="v0.30.0", restrict_oom_score_adj=True).config_hash()
+    )
+
+
+def test_create_error_lines_drop_the_go_stack() -> None:
+    from fixtures.backends.kind.cluster import create_error_lines
+
+    out = (
+        "ERROR: failed to create cluster: failed to init node with kubeadm\n"
+        "[kubelet-check] It seems like the kubelet isn't running or healthy.\n"
+        "error execution phase wait-control-plane\n"
+        "k8s.io/kubernetes/cmd/kubeadm/app/cmd/phases/workflow.(*Runner).Run.func1\n"
+        "\tk8s.io/kubernetes/cmd/kubeadm/app/cmd/phases/workflow/runner.go:235\n"
+        "runtime.goexit\n\truntime/asm_amd64.s:1594\n"
+    )
+    got = create_error_lines(out)
+    assert got.splitlines()[0].startswith("ERROR: failed to create cluster")
+    assert "kubelet isn't running" in got and "runner.go" not in got and "goexit" not in got
