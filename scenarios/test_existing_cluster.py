@@ -6,11 +6,10 @@ port-forwards answer; the Argo CD initial admin secret exists. Deselected withou
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from fixtures import inventory
+from fixtures.backends.existing import ExistingCluster
 from fixtures.profiles import Profile
 from fixtures.steps import Steps
 from fixtures.waits import State
@@ -18,9 +17,9 @@ from fixtures.waits import State
 pytestmark = [pytest.mark.existing]
 
 
-def test_components_installed_and_healthy(backend: Any, profile: Profile, steps: Steps) -> None:
+def test_components_installed_and_healthy(existing: ExistingCluster, profile: Profile, steps: Steps) -> None:
     broken = []
-    for st in backend.components():
+    for st in existing.components():
         with steps.step(f"{st.component} installed and healthy", section="Install") as r:
             expected = profile.pins.pinned(st.component)
             drift = inventory.version_drift(st.version, expected)
@@ -31,11 +30,11 @@ def test_components_installed_and_healthy(backend: Any, profile: Profile, steps:
     assert not broken
 
 
-def test_uis_answer_and_admin_secret_exists(backend: Any, steps: Steps) -> None:
+def test_uis_answer_and_admin_secret_exists(existing: ExistingCluster, steps: Steps) -> None:
     for title, (ns, target, port) in inventory.UIS.items():
         with steps.step(title, section="Install: port-forward"):
-            seen = backend.ui(ns, target, port)
+            seen = existing.ui(ns, target, port)
             assert seen.state is State.OK, seen.detail
     with steps.step("argocd-initial-admin-secret exists", section="Install: admin password"):
-        seen = backend.admin_secret()
+        seen = existing.admin_secret()
         assert seen.state is State.OK, seen.detail

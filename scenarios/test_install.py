@@ -7,12 +7,11 @@ failure. Corrected: nothing may fail. On every backend: the kinds the tutorial u
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from fixtures import catalog
-from fixtures.backends.kind.install import explain
+from fixtures.backends.base import Backend
+from fixtures.installrun import explain
 from fixtures.profiles import Profile
 from fixtures.steps import FAILED, Steps
 
@@ -40,7 +39,7 @@ def predicted(profile: Profile) -> dict[str, list[str]]:
     return out
 
 
-def test_install(backend: Any, profile: Profile, steps: Steps) -> None:
+def test_install(backend: Backend, profile: Profile, steps: Steps) -> None:
     outcomes = backend.install_outcomes
     assert outcomes, "the backend recorded no install outcome"
     failures = []

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from fixtures import gitserver, readiness
+from fixtures.backends.base import Backend
 from fixtures.oci import Ref, build, push
 from fixtures.profiles import Profile
 from fixtures.steps import Steps
@@ -59,7 +60,7 @@ def _clean_namespace(kube: Any) -> None:
     )
 
 
-def test_smoke(cluster: Any, cluster_steps: Steps, pins_name: str, tmp_path: Path) -> None:
+def test_smoke(cluster: Backend, cluster_steps: Steps, pins_name: str, tmp_path: Path) -> None:
     steps, kube = cluster_steps, cluster.kube
     nodes = kube.list("v1", "Node")
     names = [n["metadata"]["name"] for n in nodes]

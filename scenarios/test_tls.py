@@ -18,7 +18,8 @@ import httpx
 import pytest
 
 from fixtures import kustomize
-from fixtures.backends.sim.twins.certmanager import issuer_for_pebble
+from fixtures.acme import issuer_for_pebble
+from fixtures.backends.base import Backend
 from fixtures.flow import APP_NS, CI_NS, Tutorial, yaml_objects
 from fixtures.profiles import Profile
 from fixtures.steps import Steps
@@ -36,7 +37,7 @@ def _ready(o: dict[str, Any] | None) -> bool:
     )
 
 
-def test_tls(backend: Any, profile: Profile, steps: Steps, tmp_path: Path) -> None:
+def test_tls(backend: Backend, profile: Profile, steps: Steps, tmp_path: Path) -> None:
     t = Tutorial.start(backend, profile, steps, tmp_path)
     steps.not_verified(
         "Let's Encrypt's real endpoint issues for the tutorial's hosts",
@@ -96,7 +97,9 @@ def test_tls(backend: Any, profile: Profile, steps: Steps, tmp_path: Path) -> No
 
         rec.detail = t.wait(probe, "Certificates Ready through ACME HTTP-01", "certificate").detail
 
-    root = backend.acme()[2]
+    again = backend.acme()
+    assert again is not None, "the local ACME server went away"
+    root = again[2]
     ca_file = Path(tempfile.mkdtemp(dir=tmp_path)) / "pebble-root.pem"
     ca_file.write_text(root)
     ctx = ssl.create_default_context(cafile=str(ca_file))

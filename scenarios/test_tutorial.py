@@ -9,11 +9,11 @@ after a blocking defect are reported as not verified, with the blocking defect n
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from fixtures import catalog
+from fixtures.backends.base import Backend
 from fixtures.flow import Tutorial
 from fixtures.profiles import Profile
 from fixtures.steps import Steps
@@ -28,7 +28,7 @@ AFTER_BLOCK = [
 ]
 
 
-def test_tutorial(backend: Any, profile: Profile, steps: Steps, tmp_path: Path) -> None:
+def test_tutorial(backend: Backend, profile: Profile, steps: Steps, tmp_path: Path) -> None:
     t = Tutorial.start(backend, profile, steps, tmp_path)
     steps.not_verified(
         "GitHub delivers the push webhook to the cluster",
@@ -71,7 +71,7 @@ def test_tutorial(backend: Any, profile: Profile, steps: Steps, tmp_path: Path) 
 
 
 @pytest.mark.only_profile("as-written")
-def test_blue_green_past_the_blockers(backend: Any, profile: Profile, steps: Steps, tmp_path: Path) -> None:
+def test_blue_green_past_the_blockers(backend: Backend, profile: Profile, steps: Steps, tmp_path: Path) -> None:
     """The tutorial's blue-green section on its own files, once the blocking defects are worked around
     (each workaround a recorded step): what a reader meets next, D20 then D13 (and D24 with today's Argo CD)."""
     t = Tutorial.start(backend, profile, steps, tmp_path)

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from fixtures import images, inventory, preflight, readiness, tools
-from fixtures.backends.kind.install import explain, resolve_floating, run_plan
 from fixtures.backends.pool import Pool
 from fixtures.installplan import InstallPlan
+from fixtures.installrun import explain, resolve_floating, run_plan
 from fixtures.portforward import PortForwardError, parse_forwarding, pick_pod, port_forward
 from fixtures.proc import CommandFailed, Runner
 from fixtures.profiles import Pins, Profile
@@ -562,10 +562,16 @@ def test_on_top_plan_uses_the_versions_the_tutorial_installed(pins: str) -> None
 
 
 def test_pool_keeps_simulated_worlds_side_by_side() -> None:
+    class W:
+        def __init__(self, key: str) -> None:
+            self.key = key
 
-    pool = Pool(lambda p, stage: p.id)
+        def close(self, failed: bool) -> str:
+            return "closed"
+
+    pool = Pool(lambda p, stage: W(p.id))
     a, b = Profile.load("as-written", "current"), Profile.load("corrected", "current")
-    assert pool.get(a) == "as-written@current" and pool.get(b) == "corrected@current"
+    assert pool.get(a).key == "as-written@current" and pool.get(b).key == "corrected@current"
     assert set(pool.backends) == {"as-written@current", "corrected@current"} and pool.closed == []
 
 

@@ -9,7 +9,6 @@ import yaml
 
 from fixtures.backends.kind.cluster import KindCreateFailed, KindLifecycle, keep_after, nodes_ready
 from fixtures.backends.kind.config import (
-    GIT_NODE_PORT,
     HASH_LABEL,
     ClusterSpec,
     HostPorts,
@@ -19,7 +18,7 @@ from fixtures.backends.kind.config import (
     reuse_decision,
 )
 from fixtures.backends.kind.registry import LocalRegistry, is_connected
-from fixtures.gitserver import SERVICE, manifests
+from fixtures.gitserver import GIT_NODE_PORT, SERVICE, manifests
 from fixtures.proc import Runner
 from fixtures.profiles import Profile
 from fixtures.tools import Tool
