@@ -40,22 +40,25 @@ def test_tutorial(backend: Backend, profile: Profile, steps: Steps, tmp_path: Pa
 
     if not profile.corrected:
         # The tutorial registers a GitHub webhook, but its Sensor reads the Bitbucket payload (D18).
-        t.when().webhook_fired("github", "v1", defect="D18")
+        t.when().webhook_fired("github", "v1")
+        t.then().workflow_started(defect="D18")
         t.when().webhook_fired("bitbucket", "v1")
+        t.then().workflow_started()
         # The git artifact pairs an SSH key with an https URL: go-git refuses it (D21).
         t.then().workflow_succeeded(defect="D21")
         # Pressing SYNC in the UI: the kustomization lists files the tutorial named differently (D10).
-        t.then().app_synced(sync_now=True, defect="D10")
+        t.when().sync_requested()
+        t.then().app_synced(defect="D10")
         for name, section in AFTER_BLOCK:
             steps.not_verified(name, section, "blocked by D10 and D21: the app is never deployed")
         return
 
     t.when().webhook_fired("github", "v1")
-    t.then().workflow_succeeded().app_synced().app_health("Healthy").rollout_healthy()
+    t.then().workflow_started().workflow_succeeded().app_synced().app_health("Healthy").rollout_healthy()
     t.then().serves(t.hosts.app, "v1", "active")
 
     t.when().code_pushed("v2").webhook_fired("github", "v2")
-    t.then().workflow_succeeded().app_synced().rollout_paused().app_health("Suspended")
+    t.then().workflow_started().workflow_succeeded().app_synced().rollout_paused().app_health("Suspended")
     t.then().serves(t.hosts.preview, "v2", "preview").serves(t.hosts.app, "v1", "active")
 
     t.when().resumed_in_argocd()
@@ -63,7 +66,7 @@ def test_tutorial(backend: Backend, profile: Profile, steps: Steps, tmp_path: Pa
 
     # The other way to resume: what `kubectl argo rollouts promote` sends.
     t.when().code_pushed("v3").webhook_fired("github", "v3")
-    t.then().workflow_succeeded().app_synced().rollout_paused()
+    t.then().workflow_started().workflow_succeeded().app_synced().rollout_paused()
     t.then().serves(t.hosts.preview, "v3", "preview").serves(t.hosts.app, "v2", "active")
     t.when().promoted_like_the_plugin()
     t.then().rollout_healthy().serves(t.hosts.app, "v3", "active")
@@ -87,7 +90,7 @@ def test_blue_green_past_the_blockers(backend: Backend, profile: Profile, steps:
 
     def build_and_sync(version: str) -> None:
         t.when().webhook_fired("bitbucket", version)  # the payload the tutorial's Sensor reads (D18)
-        t.then().workflow_succeeded().sync_step_took_effect(defect=d24)
+        t.then().workflow_started().workflow_succeeded().sync_step_took_effect(defect=d24)
         if d24:
             w.synced_from_the_ui(d24)
         t.then().app_synced()

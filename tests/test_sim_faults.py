@@ -58,7 +58,7 @@ def test_failing_workflow_step_fails_the_wait_at_once(sim: Factory) -> None:
     t.when().webhook_fired("github", "v1")
     start = time.monotonic()
     with pytest.raises(WaitFailed) as e:
-        t.then().workflow_succeeded()
+        t.then().workflow_started().workflow_succeeded()
     assert time.monotonic() - start < 15, "a Failed workflow must stop the wait at once"
     assert not e.value.timed_out and "the registry refused the push" in str(e.value)
     assert t.steps.records[-1].verdict == FAILED and "image" in t.steps.records[-1].detail
@@ -89,7 +89,7 @@ def test_slow_sync_is_waited_for_with_progress(sim: Factory, capsys: pytest.Capt
     t.when().webhook_fired("github", "v1")
     t.progress.every = 0.0
     t.progress.stream = sys.stderr  # (by default the real terminal, outside pytest's capture)
-    t.then().workflow_succeeded().app_synced()
+    t.then().workflow_started().workflow_succeeded().app_synced()
     assert t.steps.records[-1].verdict == "passed"
     assert "waiting for Application my-awesome-app synced" in capsys.readouterr().err
 
