@@ -13,7 +13,7 @@ from fixtures import catalog
 from fixtures.backends.base import Backend
 from fixtures.installrun import explain
 from fixtures.profiles import Profile
-from fixtures.steps import FAILED, Steps
+from fixtures.steps import FAILED, NOT_VERIFIED, Steps, known_defects
 
 pytestmark = [pytest.mark.cluster, pytest.mark.profiles]
 
@@ -45,7 +45,7 @@ def test_install(backend: Backend, profile: Profile, steps: Steps) -> None:
     failures = []
     for cmd, verdict in explain(outcomes, predicted(profile)):
         name = f"install: {cmd.run[:60]}"
-        if verdict == "not verified here":
+        if verdict == NOT_VERIFIED:
             steps.not_verified(name, cmd.step, cmd.note)
             continue
         with steps.step(name, section=cmd.step) as r:
@@ -54,7 +54,7 @@ def test_install(backend: Backend, profile: Profile, steps: Steps) -> None:
                 r.verdict = FAILED
                 r.detail = cmd.output[-300:]
                 failures.append(f"{cmd.object}: `{cmd.run}` exited {cmd.returncode}: {cmd.output[-300:]}")
-            elif verdict.startswith("known defect"):
+            elif known_defects(verdict):
                 r.verdict = verdict
                 r.detail = cmd.output[-200:]
     with steps.step("the kinds the tutorial uses are served", "Install"):

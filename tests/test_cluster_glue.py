@@ -17,6 +17,7 @@ from fixtures import images, inventory, preflight, readiness, tools
 from fixtures.backends.pool import Pool
 from fixtures.installplan import InstallPlan
 from fixtures.installrun import explain, resolve_floating, run_plan
+from fixtures.objects import Obj
 from fixtures.portforward import PortForwardError, parse_forwarding, pick_pod, port_forward
 from fixtures.proc import CommandFailed, Runner
 from fixtures.profiles import Pins, Profile
@@ -25,8 +26,6 @@ from fixtures.static.rules.install import ANNOTATION_LIMIT, required_anti_affini
 from fixtures.upstream import Upstream
 from fixtures.waits import Seen, State, WaitFailed, expect, expect_consistently
 from tests.standins import calls, recorder, script
-
-Obj = dict[str, Any]
 
 
 # -- tools ------------------------------------------------------------------------------------------
