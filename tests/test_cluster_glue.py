@@ -103,9 +103,11 @@ def test_preflight_names_each_problem_and_its_fix() -> None:
         machine="s390x",
         ports_in_use=[8080],
         missing_binaries={"kind": "curl -fsSLo /usr/local/bin/kind ..."},
+        apparmor_restrict_userns=1,
     )
     problems = {p.check: p for p in preflight.check(bad, preflight.Needs.for_nodes(4))}
-    assert set(problems) == {"binary", "docker", "arch", "inotify", "memory", "disk", "port"}
+    assert set(problems) == {"binary", "docker", "arch", "inotify", "memory", "disk", "port", "userns"}
+    assert problems["userns"].fix == "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0"
     assert "Cannot connect to the Docker daemon" in problems["docker"].what
     assert "--backend=sim" in problems["docker"].fix
     text = "\n".join(str(p) for p in preflight.check(bad, preflight.Needs.for_nodes(4)))
@@ -203,6 +205,10 @@ def test_preload_commands_use_image_archives() -> None:
         "nats:2.9.1",
     ]
     assert cmds[2] == ["kind", "load", "image-archive", "/cache/nats_2.9.1.tar", "--name", "c"]
+    # Docker 26 (Engine API 1.45) has no `save --platform` (measured on our engine): leave it out there
+    older = list(images.preload_commands("nats:2.9.1", "linux/amd64", "/cache", "c", api_version="1.45"))
+    assert older[1] == ["docker", "image", "save", "-o", "/cache/nats_2.9.1.tar", "nats:2.9.1"]
+    assert not images.api_at_least("garbage", (1, 48))
 
 
 # -- the HA node rule and the annotation-size rule on the real manifests -----------------------------
@@ -672,3 +678,27 @@ def test_runner_cancel_kills_running_commands_at_once(tmp_path: Path) -> None:
     assert errors and isinstance(errors[0], Cancelled)
     with pytest.raises(Cancelled, match="not started"):
         runner.run(["true"])
+
+
+def test_cert_manager_startupapicheck_image_by_release() -> None:
+    """cert-manager-startupapicheck is published from v1.14 on; v1.11 ran cert-manager-ctl (the pre-load must
+    not ask for an image that does not exist)."""
+    old, new = images.cert_manager_images("v1.11.0"), images.cert_manager_images("v1.21.1")
+    assert "quay.io/jetstack/cert-manager-ctl:v1.11.0" in old
+    assert not any("startupapicheck" in i for i in old)
+    assert "quay.io/jetstack/cert-manager-startupapicheck:v1.21.1" in new
+    assert "quay.io/jetstack/cert-manager-acmesolver:v1.21.1" in new  # the HTTP-01 solver pod's image
+
+
+def test_install_commands_run_the_resolved_kubectl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`kubectl` in the tutorial's lines is the binary the suite resolved (--kind-kubectl-bin, $KUBECTL, the
+    offline build), not the one on PATH."""
+    on_path = tmp_path / "path"
+    recorder(on_path, "kubectl", {"*": "echo from-path"})
+    (tmp_path / "pinned").mkdir()
+    chosen = script(tmp_path / "pinned" / "kubectl-v1.25.3", 'echo "chosen $KUBECONFIG $*"\n')
+    monkeypatch.setenv("PATH", f"{on_path}:/usr/bin:/bin")
+    plan = InstallPlan.from_data({"steps": [{"title": "t", "commands": [{"run": "kubectl version --client"}]}]})
+    out = run_plan(plan, Runner(), tmp_path / "kc", lambda c, r: None, concurrent=False, kubectl=str(chosen))
+    cmd = out[0].commands[0]
+    assert cmd.status == "ok" and cmd.output.startswith(f"chosen {tmp_path / 'kc'} version --client"), cmd.output
