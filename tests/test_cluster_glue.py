@@ -702,3 +702,25 @@ def test_install_commands_run_the_resolved_kubectl(tmp_path: Path, monkeypatch: 
     out = run_plan(plan, Runner(), tmp_path / "kc", lambda c, r: None, concurrent=False, kubectl=str(chosen))
     cmd = out[0].commands[0]
     assert cmd.status == "ok" and cmd.output.startswith(f"chosen {tmp_path / 'kc'} version --client"), cmd.output
+
+
+def test_install_outcomes_survive_a_kept_cluster() -> None:
+    """A reused cluster gets its install's outcomes back from the marker instead of running the tutorial's
+    script again (where `kubectl create namespace` fails with AlreadyExists)."""
+    from fixtures.backends.kind.backend import install_marker
+    from fixtures.installrun import CommandOutcome, StepOutcome, loads_outcomes, plan_hash
+
+    outcomes = [
+        StepOutcome(
+            "Install start argo-cd", [CommandOutcome("Install start argo-cd", 0, "kubectl x", "ok", 0, 1.5)], 2.0
+        )
+    ]
+    cm = install_marker("abc", outcomes)
+    assert cm["metadata"] == {"name": "argo-suite-install", "namespace": "kube-system"}
+    assert loads_outcomes(cm["data"]["outcomes"]) == outcomes
+    a = Profile.load("as-written", "current")
+    b = Profile.load("corrected", "current")
+    assert plan_hash(a.install_plan(), a.on_top_plan(), extra=a.pins.data) == plan_hash(
+        a.install_plan(), a.on_top_plan(), extra=a.pins.data
+    )
+    assert plan_hash(a.install_plan(), None) != plan_hash(b.install_plan(), None)

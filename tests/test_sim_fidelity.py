@@ -121,3 +121,29 @@ def test_workflow_node_and_pod_names() -> None:
     nid = workflows.node_id("ci-abcde", "ci-abcde.image")
     assert workflows.pod_name("ci-abcde", "image", "ci-abcde.image") == f"ci-abcde-image-{nid.rsplit('-', 1)[1]}"
     assert workflows.depends_on({"depends": "image && update-gitops"}) == ["image", "update-gitops"]
+
+
+def test_ssh_key_is_parsed_before_the_clone() -> None:
+    """argo-workflows ``git.go`` ``auth()`` runs ``ssh.ParsePrivateKey`` first: the tutorial's placeholder key
+    fails there ("ssh: no key found", what Go's ``pem.Decode`` gives for a body that is not base64), and only a
+    key that parses reaches go-git, where an https URL gives "invalid auth method"."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from fixtures.paths import MANIFESTS
+
+    docs = list(yaml.safe_load_all((MANIFESTS / "tutorial/ci/ci.yaml").read_text()))
+    secret = next(d for d in docs if d and d.get("kind") == "Secret" and d["metadata"]["name"] == "git-ssh-key")
+    tutorial_key = base64.b64decode(secret["data"]["private-key"])
+    assert workflows.parse_private_key(tutorial_key) == "ssh: no key found"
+    real = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+    )
+    assert workflows.parse_private_key(real) is None
+    assert workflows.parse_private_key(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").startswith(
+        "ssh: unsupported key type"
+    )
+    broken = b"-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
+    assert (workflows.parse_private_key(broken) or "").startswith("ssh: ")
