@@ -80,7 +80,7 @@ def test_blue_green_past_the_blockers(backend: Backend, profile: Profile, steps:
     t = Tutorial.start(backend, profile, steps, tmp_path)
     w = t.workaround()
     w.kustomization_file_names().namespace_created_by_argocd().rollout_runs_the_pushed_image()
-    w.public_git_clone().argocd_config_filled_in()
+    w.public_git_clone().argocd_config_filled_in().issuer_reaches_an_acme_server().plain_http_registry()
     # D24's 415 part (Argo CD >= 2.10 refuses non-JSON calls) shows only with today's pins, per the catalog.
     d24 = (
         "D24"

@@ -142,8 +142,56 @@ def test_ssh_key_is_parsed_before_the_clone() -> None:
         serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
     )
     assert workflows.parse_private_key(real) is None
-    assert workflows.parse_private_key(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").startswith(
-        "ssh: unsupported key type"
-    )
+    cert = workflows.parse_private_key(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+    assert (cert or "").startswith("ssh: unsupported key type")
     broken = b"-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
     assert (workflows.parse_private_key(broken) or "").startswith("ssh: ")
+
+
+def test_ingress_serves_a_secret_only_for_the_hosts_it_names(tmp_path: Path) -> None:
+    """ingress-nginx keeps the fake certificate for a host the TLS secret's certificate does not name (D14's
+    second host), instead of serving a certificate for another name."""
+    from fixtures.backends.sim.twins.ingress import cert_covers
+    from fixtures.tls import self_signed
+
+    crt, _ = self_signed("app", ["my-awesome-app.argo-tutorial.test", "*.wild.test"], tmp_path)
+    pem = crt.read_bytes()
+    assert cert_covers(pem, "my-awesome-app.argo-tutorial.test")
+    assert not cert_covers(pem, "my-awesome-app-preview.argo-tutorial.test")
+    assert (
+        cert_covers(pem, "a.wild.test") and not cert_covers(pem, "a.b.wild.test") and not cert_covers(pem, "wild.test")
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "health"),
+    [
+        (
+            {"conditions": [{"type": "Ready", "status": "False", "message": "Failed to register ACME account"}]},
+            "Degraded",
+        ),
+        (
+            {"conditions": [{"type": "Ready", "status": "True", "message": "The ACME account was registered"}]},
+            "Healthy",
+        ),
+        ({}, "Progressing"),
+    ],
+)
+def test_issuer_health_follows_argo_cds_lua(status: dict[str, Any], health: str) -> None:
+    """``resource_customizations/cert-manager.io/Issuer/health.lua``: Ready False -> Degraded, True -> Healthy,
+    else Progressing "Initializing issuer" (the app is as Degraded as its worst resource)."""
+    from fixtures.backends.sim.twins.argocd import resource_health
+
+    issuer = {"apiVersion": "cert-manager.io/v1", "kind": "Issuer", "metadata": {"name": "x"}, "status": status}
+    assert resource_health(None, issuer, issuer)[0] == health  # type: ignore[arg-type]
+
+
+def test_ingress_health_waits_for_the_published_address() -> None:
+    """gitops-engine ``health_ingress.go``: Progressing until ``status.loadBalancer.ingress`` is set (ingress-nginx's
+    kind provider publishes ``localhost``)."""
+    from fixtures.backends.sim.twins.argocd import resource_health
+
+    ing = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "x"}}
+    assert resource_health(None, ing, ing)[0] == "Progressing"  # type: ignore[arg-type]
+    ing["status"] = {"loadBalancer": {"ingress": [{"hostname": "localhost"}]}}
+    assert resource_health(None, ing, ing)[0] == "Healthy"  # type: ignore[arg-type]
