@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from fixtures.paths import ROOT
 
@@ -47,11 +50,14 @@ def test_missing_dir_is_a_usage_error(tmp_path: Path) -> None:
     assert "no such directory" in proc.stderr
 
 
-def _pytest_cluster(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    import os
+EXISTING = "scenarios/test_existing_cluster.py"
 
+
+def _pytest_cluster(
+    *args: str, env: dict[str, str] | None = None, target: str = "scenarios/test_install.py"
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "scenarios/test_install.py", "-p", "no:cacheprovider", "-rs", *args],
+        [sys.executable, "-m", "pytest", target, "-p", "no:cacheprovider", "-rs", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -94,3 +100,33 @@ def test_broken_kubeconfig_names_the_contexts(tmp_path: Path) -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert "context workshop" in proc.stdout and "contexts in it: a" in proc.stdout, proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b"\x7fELF\x02\x01\x01\x00\x00\x00", "is a binary file, not a kubeconfig"),
+        (b"hello world\n", "is YAML but not a kubeconfig"),
+        (b"key: [unclosed\n", "is not valid YAML at line 2"),
+    ],
+)
+def test_a_bad_kubeconfig_is_one_line_naming_the_file(tmp_path: Path, content: bytes, says: str) -> None:
+    kc = tmp_path / "config"
+    kc.write_bytes(content)
+    proc = _pytest_cluster("-m", "existing", "--kubeconfig", str(kc), target=EXISTING)
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"ERROR: --kubeconfig {kc} {says}"), proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_a_server_that_does_not_answer_is_one_line_per_test(tmp_path: Path) -> None:
+    kc = tmp_path / "config"
+    kc.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: a\nclusters: [{name: a, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "contexts: [{name: a, context: {cluster: a, user: a}}]\nusers: [{name: a, user: {token: t}}]\n"
+    )
+    proc = _pytest_cluster("-m", "existing", "--kubeconfig", str(kc), target=EXISTING)
+    assert proc.returncode != 0
+    assert f"kubeconfig {kc}: server https://127.0.0.1:1 does not answer (Connection refused)" in proc.stdout
+    assert "Traceback" not in proc.stdout and "urllib3" not in proc.stdout and len(proc.stdout.splitlines()) < 40
