@@ -14,6 +14,8 @@ from fixtures import catalog
 from fixtures.findings import Finding, render_all
 from fixtures.profiles import Pins, Profile
 from fixtures.static.engine import directory_bundle, profile_bundle, run
+from fixtures.static.report import record_profile
+from fixtures.steps import Steps
 from fixtures.upstream import Upstream
 
 pytestmark = pytest.mark.static
@@ -31,10 +33,18 @@ def _profile_findings(profile_name: str, pins_name: str, upstream: Upstream, kub
 
 @pytest.mark.profiles
 def test_profile(
-    profile_name: str, pins_name: str, upstream: Upstream, kubectl: str | None, manifests_dir: Path | None
+    profile_name: str,
+    pins_name: str,
+    upstream: Upstream,
+    kubectl: str | None,
+    manifests_dir: Path | None,
+    static_steps: Steps,
 ) -> None:
-    """The profile's static verdict is exactly what the catalog says."""
+    """The profile's static verdict is exactly what the catalog says; every finding is a row of the verdict."""
     findings = _profile_findings(profile_name, pins_name, upstream, kubectl)
+    static_steps.profile = f"{profile_name}@{pins_name}"
+    expected = set() if profile_name == "corrected" else catalog.expected_findings(pins_name)
+    record_profile(static_steps, findings, expected, profile_name == "corrected")
     if profile_name == "corrected":
         assert not findings, f"the corrected profile must be clean; found:\n{render_all(findings)}"
         return

@@ -66,3 +66,27 @@ def test_a_defect_needs_its_observable() -> None:
         with s.step("fire again", defect="D18"):
             raise AssertionError("webhook answered 503")
     assert s.records[-1].verdict == FAILED
+
+
+def test_static_findings_become_rows_with_a_summary() -> None:
+    """Every static finding is a row (defect, rule, object, file, message, fix) at its tutorial section; an
+    expected finding that is missing fails; the summary counts defects by severity class."""
+    from fixtures.findings import Finding
+    from fixtures.static.report import record_profile, severity_class, summary_lines
+
+    s = Steps(scenario="t", profile="as-written@current", backend="static")
+    found = [
+        Finding("KUSTOMIZE-MISSING-FILE", "gitops/kustomization.yaml", "lists x", "rename", "gitops/k.yaml", "D10")
+    ]
+    expected = {
+        ("D10", "KUSTOMIZE-MISSING-FILE", "gitops/kustomization.yaml"),
+        ("D18", "SENSOR-PAYLOAD", "Sensor/ci/ci"),
+    }
+    record_profile(s, found, expected, corrected=False)
+    rows = {r.step.split()[0]: r for r in s.records}
+    assert rows["D10"].verdict == "known defect D10" and "fix: rename" in rows["D10"].detail
+    assert "gitops/k.yaml" in rows["D10"].detail
+    assert rows["D18"].verdict == "failed" and rows["D18"].detail.startswith("expected SENSOR-PAYLOAD")
+    (line,) = summary_lines(s.records)
+    assert line.startswith("static as-written@current: 1 defects found (1 blocks)") and "not found: D18" in line
+    assert severity_class("blocks on kind") == "blocks" and severity_class("silently wrong (today)") == "silently wrong"
