@@ -724,3 +724,17 @@ def test_install_outcomes_survive_a_kept_cluster() -> None:
         a.install_plan(), a.on_top_plan(), extra=a.pins.data
     )
     assert plan_hash(a.install_plan(), None) != plan_hash(b.install_plan(), None)
+
+
+def test_pod_running_and_completed() -> None:
+    assert readiness.pod_running(None, "p").state is State.PENDING
+    pod: Obj = {
+        "metadata": {"name": "p"},
+        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
+    }
+    assert readiness.pod_running(pod, "p").state is State.OK
+    assert readiness.pod_completed(pod, "p").state is State.PENDING
+    pod["status"]["phase"] = "Succeeded"
+    assert readiness.pod_running(pod, "p").state is State.FAILED and readiness.pod_completed(pod, "p").state is State.OK
+    pod["status"]["phase"] = "Failed"
+    assert readiness.pod_completed(pod, "p").state is State.FAILED

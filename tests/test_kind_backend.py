@@ -28,7 +28,7 @@ def api() -> Iterator[ApiHTTPServer]:
     srv = ApiHTTPServer(make_store()).start()
     store = srv.store
     ns = store.res("", "namespaces")
-    for n in ("default", "kube-public"):
+    for n in ("default", "kube-public", "kube-system"):
         store.create(ns, None, {"metadata": {"name": n}})
     node = store.create(store.res("", "nodes"), None, {"metadata": {"name": f"{NAME}-control-plane"}})
     store.patch(
