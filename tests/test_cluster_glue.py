@@ -738,3 +738,28 @@ def test_pod_running_and_completed() -> None:
     assert readiness.pod_running(pod, "p").state is State.FAILED and readiness.pod_completed(pod, "p").state is State.OK
     pod["status"]["phase"] = "Failed"
     assert readiness.pod_completed(pod, "p").state is State.FAILED
+
+
+@pytest.mark.parametrize("pins", ["tutorial-2023", "current"])
+def test_preload_list_is_what_the_profile_runs(upstream: Upstream, pins: str) -> None:
+    """Computed from the profile's own rendered objects: the versions it installs (as written: the tutorial's
+    refs), its EventBus images, its CI containers, the ACME solver; no digest-pinned image, nothing of the
+    suite's own registry."""
+    written = images.profile_images(Profile.load("as-written", pins), upstream, {}, "kind-registry:5000/")
+    corrected = images.profile_images(Profile.load("corrected", pins), upstream, {}, "kind-registry:5000/")
+    assert "moby/buildkit:v0.11.0-rootless" in written and "alpine:3.17" in written  # the tutorial's CI
+    assert "nats-streaming:0.22.1" in written  # its EventBus: native NATS streaming
+    assert "quay.io/jetstack/cert-manager-ctl:v1.11.0" in written  # the tutorial installs cert-manager v1.11.0
+    assert "alpine/git:v2.47.2" in corrected and "curlimages/curl:8.11.1" in corrected
+    assert any(i.startswith("nats:") for i in corrected)  # its EventBus: JetStream
+    cm = Pins.load(pins).pinned("cert-manager")
+    assert f"quay.io/jetstack/cert-manager-acmesolver:{cm}" in corrected
+    for imgs in (written, corrected):
+        assert not [i for i in imgs if "@sha256:" in i or i.startswith("kind-registry:5000/")]
+
+
+def test_dockerfile_bases_and_digest_pins() -> None:
+    df = "FROM golang:1.20.1-alpine3.17 AS builder\nRUN x\nFROM --platform=linux/amd64 alpine:3.14\nFROM builder\nFROM scratch\n"
+    assert images.dockerfile_bases(df) == ["golang:1.20.1-alpine3.17", "alpine:3.14"]
+    assert images.digest_pinned("registry.k8s.io/ingress-nginx/controller:v1.5.1@sha256:" + "a" * 64)
+    assert not images.digest_pinned("nats:2.9.1")
