@@ -14,8 +14,8 @@ from fixtures import catalog
 from fixtures.findings import Finding, render_all
 from fixtures.profiles import Pins, Profile
 from fixtures.static.engine import directory_bundle, profile_bundle, run
-from fixtures.static.report import record_profile
-from fixtures.steps import Steps
+from fixtures.static.report import finding_detail, folder_report, for_a_folder, record_profile
+from fixtures.steps import FAILED, PASSED, Steps
 from fixtures.upstream import Upstream
 
 pytestmark = pytest.mark.static
@@ -70,11 +70,20 @@ def test_every_static_defect_is_reported(
 
 
 @pytest.mark.manifests_dir
-def test_manifests_dir(manifests_dir: Path | None, pytestconfig: pytest.Config, kubectl: str | None) -> None:
-    """A user's directory (e.g. a workshop participant's copy): each finding is a failure."""
+def test_manifests_dir(
+    manifests_dir: Path | None, pytestconfig: pytest.Config, kubectl: str | None, static_steps: Steps
+) -> None:
+    """A user's directory (e.g. a workshop participant's copy): a report grouped by file and object; any finding
+    fails the run (each one is also a row of the verdict, JUnit and Markdown)."""
     assert manifests_dir is not None
     ref = Path(pytestconfig.getoption("upstream_dir"))
     upstream = Upstream(ref if ref.is_dir() else None, allow_download=bool(pytestconfig.getoption("allow_download")))
     pins = Pins.load((pytestconfig.getoption("pins") or ["tutorial-2023"])[0])
     findings = run(directory_bundle(manifests_dir, pins, upstream if ref.is_dir() else None, kubectl))
-    assert not findings, f"{len(findings)} finding(s) in {manifests_dir}:\n{render_all(findings)}"
+    findings = for_a_folder(findings, catalog.expected_findings(pins.name))
+    static_steps.profile = str(manifests_dir)
+    for f in findings:
+        static_steps.record(f"{f.rule} {f.obj}", f.file or "static", FAILED, finding_detail(f))
+    if findings:
+        pytest.fail(folder_report(findings, str(manifests_dir)), pytrace=False)
+    static_steps.record("no finding", "static", PASSED, f"every rule passed on {manifests_dir}")

@@ -31,7 +31,7 @@ def test_participant_dir_with_defects_fails_readably(tmp_path: Path) -> None:
     (tmp_path / "broken.yaml").write_text("a: [\n")
     proc = _pytest("--manifests-dir", str(tmp_path))
     assert proc.returncode == 1, proc.stdout
-    assert "D10 KUSTOMIZE-MISSING-FILE" in proc.stdout
+    assert "KUSTOMIZE-MISSING-FILE (D10)" in proc.stdout  # the tutorial's own defect, reproduced
     assert "the file is named service-preview.yaml" in proc.stdout
     assert "YAML-MALFORMED broken.yaml" in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
@@ -130,3 +130,28 @@ def test_a_server_that_does_not_answer_is_one_line_per_test(tmp_path: Path) -> N
     assert proc.returncode != 0
     assert f"kubeconfig {kc}: server https://127.0.0.1:1 does not answer (Connection refused)" in proc.stdout
     assert "Traceback" not in proc.stdout and "urllib3" not in proc.stdout and len(proc.stdout.splitlines()) < 40
+
+
+def test_an_unrelated_folder_gets_no_tutorial_defect_ids(tmp_path: Path) -> None:
+    """A failing kustomization in somebody else's folder is reported once, and without the tutorial's D10."""
+    (tmp_path / "kustomization.yaml").write_text("resources: [deployment.yaml]\n")
+    proc = _pytest("--manifests-dir", str(tmp_path))
+    assert proc.returncode == 1, proc.stdout
+    assert "KUSTOMIZE-MISSING-FILE" in proc.stdout and "D10" not in proc.stdout.split("tutorial verdict")[0]
+    assert "KUSTOMIZE-BUILD" not in proc.stdout.split("tutorial verdict")[0]
+
+
+def test_a_secret_value_is_never_printed(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: default}\nstringData:\n  token: [ghp_LEAKME123]\n"
+        "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: default}\nspec:\n"
+        "  selector: {matchLabels: {app: d}}\n  template:\n    metadata: {labels: {app: d}}\n    spec:\n"
+        "      containers: [{name: c, image: 'nginx:1.25', env: [{name: API_TOKEN, value: ghp_ENVLEAK456}]}]\n"
+    )
+    (tmp_path / "blob.yaml").write_bytes(b"\x00\x01\x02")
+    proc = _pytest("--manifests-dir", str(tmp_path))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1
+    assert "ghp_LEAKME123" not in out and "ghp_ENVLEAK456" not in out
+    assert "ENV-CREDENTIAL" in out and "FILE-BINARY" in out and "fix: remove it from the folder" in out
+    assert "Finding(" not in out and "def test_" not in out  # a report, not a pytest crash
