@@ -212,3 +212,69 @@ def test_corrected_fixes_are_tagged() -> None:
     for f in (MANIFESTS / "corrected").rglob("*.yaml"):
         text = f.read_text()
         assert re.search(r"D\d+", text), f"{f} names no defect"
+
+
+def _folder(tmp_path: Path, text: str) -> list[str]:
+    (tmp_path / "m.yaml").write_text(text)
+    findings = run(directory_bundle(tmp_path, Pins.load("current"), None, None))
+    return [f"{f.rule} {f.obj}: {f.message}" for f in findings]
+
+
+SERVICE = "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\nspec:\n  ports: [{name: http, port: 80}]\n"
+
+
+def test_a_v1beta1_ingress_is_read_in_its_own_shape(tmp_path: Path) -> None:
+    got = _folder(
+        tmp_path,
+        SERVICE + "---\napiVersion: networking.k8s.io/v1beta1\nkind: Ingress\nmetadata: {name: i, namespace: default}\n"
+        "spec:\n  rules: [{host: a.test, http: {paths: [{path: /, backend: {serviceName: web, servicePort: 80}}]}}]\n",
+    )
+    assert not [g for g in got if g.startswith("INGRESS-BACKEND")], got  # not "Service None does not exist"
+    removed = [g for g in got if "removed in Kubernetes 1.22" in g]
+    assert removed and "use networking.k8s.io/v1" in removed[0]
+
+
+def test_an_ingress_port_name_is_checked(tmp_path: Path) -> None:
+    got = _folder(
+        tmp_path,
+        SERVICE + "---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i, namespace: default}\n"
+        "spec:\n  ingressClassName: nginx\n  rules: [{host: a.test, http: {paths: [{path: /, pathType: Prefix, "
+        "backend: {service: {name: web, port: {name: https}}}}]}}]\n",
+    )
+    assert any("backend port name 'https' names no port of Service web" in g for g in got), got
+
+
+def test_a_pull_request_sensor_is_not_checked_against_a_push(tmp_path: Path) -> None:
+    sensor = (
+        "apiVersion: argoproj.io/v1alpha1\nkind: Sensor\nmetadata: {name: pr, namespace: ci}\nspec:\n"
+        "  dependencies:\n  - name: d\n    eventSourceName: es\n    eventName: ev\n"
+        "    filters: {data: [{path: header.X-Github-Event, type: string, value: [pull_request]}]}\n"
+        "  triggers:\n  - template:\n      name: t\n      k8s:\n        operation: create\n"
+        "        source: {resource: {apiVersion: v1, kind: ConfigMap, metadata: {generateName: x-}}}\n"
+        "        parameters:\n        - src: {dependencyName: d, dataTemplate: '{{ .Input.body.pull_request.head.sha }}'}\n"
+        "          dest: data.sha\n"
+    )
+    got = _folder(tmp_path, sensor)
+    assert not [g for g in got if g.startswith("SENSOR-PAYLOAD-PATH")], got
+    # the same Sensor without the filter would receive a push, and there that path is nil
+    got = _folder(
+        tmp_path,
+        sensor.replace(
+            "    filters: {data: [{path: header.X-Github-Event, type: string, value: [pull_request]}]}\n", ""
+        ),
+    )
+    hits = [g for g in got if g.startswith("SENSOR-PAYLOAD-PATH")]
+    assert hits and "Bitbucket" not in " ".join(hits)
+
+
+def test_a_helm_chart_is_not_malformed_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")  # no helm here: say to render it first
+    (tmp_path / "chart" / "templates").mkdir(parents=True)
+    (tmp_path / "chart" / "Chart.yaml").write_text("apiVersion: v2\nname: demo\nversion: 0.1.0\n")
+    (tmp_path / "chart" / "templates" / "svc.yaml").write_text(
+        "kind: Service\nmetadata:\n  name: {{ .Release.Name }}\n"
+    )
+    findings = run(directory_bundle(tmp_path, Pins.load("current"), None, None))
+    rules = {f.rule for f in findings}
+    assert "HELM-CHART" in rules and "YAML-MALFORMED" not in rules
+    assert any("helm template" in f.hint for f in findings if f.rule == "HELM-CHART")
