@@ -14,8 +14,8 @@ from fixtures import catalog
 from fixtures.findings import Finding, render_all
 from fixtures.profiles import Pins, Profile
 from fixtures.static.engine import directory_bundle, profile_bundle, run
-from fixtures.static.report import finding_detail, folder_report, for_a_folder, record_profile
-from fixtures.steps import FAILED, PASSED, Steps
+from fixtures.static.report import finding_detail, folder_report, for_a_folder, record_profile, split_notes
+from fixtures.steps import FAILED, NOT_VERIFIED, PASSED, Steps
 from fixtures.upstream import Upstream
 
 pytestmark = pytest.mark.static
@@ -41,10 +41,11 @@ def test_profile(
     static_steps: Steps,
 ) -> None:
     """The profile's static verdict is exactly what the catalog says; every finding is a row of the verdict."""
-    findings = _profile_findings(profile_name, pins_name, upstream, kubectl)
+    everything = _profile_findings(profile_name, pins_name, upstream, kubectl)
     static_steps.profile = f"{profile_name}@{pins_name}"
     expected = set() if profile_name == "corrected" else catalog.expected_findings(pins_name)
-    record_profile(static_steps, findings, expected, profile_name == "corrected")
+    record_profile(static_steps, everything, expected, profile_name == "corrected")
+    findings, _notes = split_notes(everything)
     if profile_name == "corrected":
         assert not findings, f"the corrected profile must be clean; found:\n{render_all(findings)}"
         return
@@ -64,7 +65,7 @@ def test_every_static_defect_is_reported(
     pins_name: str, upstream: Upstream, kubectl: str | None, manifests_dir: Path | None
 ) -> None:
     """Each catalog defect marked static is reported at least once on the as-written profile."""
-    reported = {f.defect for f in _profile_findings("as-written", pins_name, upstream, kubectl)}
+    reported = {f.defect for f in split_notes(_profile_findings("as-written", pins_name, upstream, kubectl))[0]}
     static = {d.id for d in catalog.load().values() if any(e.applies(pins_name) for e in d.static)}
     assert static - reported == set(), f"catalog defects not reported: {sorted(static - reported)}"
 
@@ -80,10 +81,14 @@ def test_manifests_dir(
     upstream = Upstream(ref if ref.is_dir() else None, allow_download=bool(pytestconfig.getoption("allow_download")))
     pins = Pins.load((pytestconfig.getoption("pins") or ["tutorial-2023"])[0])
     findings = run(directory_bundle(manifests_dir, pins, upstream if ref.is_dir() else None, kubectl))
-    findings = for_a_folder(findings, catalog.expected_findings(pins.name))
+    findings, notes = split_notes(for_a_folder(findings, catalog.expected_findings(pins.name)))
     static_steps.profile = str(manifests_dir)
     for f in findings:
         static_steps.record(f"{f.rule} {f.obj}", f.file or "static", FAILED, finding_detail(f))
+    for n in notes:
+        static_steps.record(f"{n.obj}: needs what is not in the folder", n.file or "static", NOT_VERIFIED, n.message)
     if findings:
-        pytest.fail(folder_report(findings, str(manifests_dir)), pytrace=False)
+        pytest.fail(folder_report(findings, str(manifests_dir), notes), pytrace=False)
+    if notes:
+        print("\n" + folder_report([], str(manifests_dir), notes))
     static_steps.record("no finding", "static", PASSED, f"every rule passed on {manifests_dir}")

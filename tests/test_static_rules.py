@@ -278,3 +278,61 @@ def test_a_helm_chart_is_not_malformed_yaml(tmp_path: Path, monkeypatch: pytest.
     rules = {f.rule for f in findings}
     assert "HELM-CHART" in rules and "YAML-MALFORMED" not in rules
     assert any("helm template" in f.hint for f in findings if f.rule == "HELM-CHART")
+
+
+DEPLOY = (
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: default}\nspec:\n"
+    "  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: WEB}}\n"
+    "    spec:\n      serviceAccountName: web-sa\n      containers: [{name: c, image: 'nginx:1.25', ports: [{name: http, containerPort: 80}],"
+    " env: [{name: X, valueFrom: {secretKeyRef: {name: creds, key: k}}}]}]\n"
+)
+
+
+def test_references_between_objects(tmp_path: Path) -> None:
+    svc = (
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\nspec:\n"
+        "  selector: {app: web}\n  ports: [{port: 80, targetPort: web-http}]\n"
+    )
+    rb = (
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: rb, namespace: default}\n"
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\n"
+        "subjects: [{kind: ServiceAccount, name: robot}]\n"
+    )
+    ing = (
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i, namespace: default, "
+        "annotations: {cert-manager.io/issuer: le}}\nspec:\n  ingressClassName: nginx\n"
+        "  rules: [{host: a.test, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]\n"
+    )
+    got = _folder(tmp_path, "---\n".join([DEPLOY, svc, rb, ing]))
+    assert any(g.startswith("WORKLOAD-SELECTOR Deployment/default/web") for g in got), got
+    assert any(g.startswith("SERVICE-SELECTOR Service/default/web") for g in got), got
+    notes = [g for g in got if g.startswith("NOT-IN-FOLDER")]
+    for wanted in (
+        "ServiceAccount default/web-sa",
+        "Secret default/creds",
+        "ServiceAccount default/robot",
+        "Issuer default/le",
+    ):
+        assert any(wanted in n for n in notes), (wanted, notes)
+    assert not any("ClusterRole view" in n for n in notes)  # every cluster has it
+    fixed = DEPLOY.replace("app: WEB", "app: web")
+    got = _folder(tmp_path, "---\n".join([fixed, svc]))
+    assert any("targetPort 'web-http' names no container port" in g for g in got), got
+    assert not any(g.startswith(("WORKLOAD-SELECTOR", "SERVICE-SELECTOR")) for g in got)
+
+
+def test_a_folder_with_only_notes_passes_with_a_report(tmp_path: Path) -> None:
+    from fixtures.static.report import folder_report, split_notes
+
+    findings, notes = split_notes(
+        run(
+            directory_bundle(_write(tmp_path, DEPLOY.replace("app: WEB", "app: web")), Pins.load("current"), None, None)
+        )
+    )
+    assert not [f for f in findings if f.rule.startswith(("WORKLOAD-", "SERVICE-"))]
+    assert notes and "not in this folder (the cluster may hold them; not a failure):" in folder_report([], "d", notes)
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "m.yaml").write_text(text)
+    return tmp_path
