@@ -17,6 +17,7 @@ from fixtures.backends.kind.backend import KindBackend
 from fixtures.backends.sim.apiserver import ApiHTTPServer, make_store
 from fixtures.backends.sim.resources import BUILTIN
 from fixtures.profiles import Profile
+from fixtures.stack import COMPONENT_NS
 from fixtures.tools import Tool
 from tests.standins import calls, recorder
 
@@ -134,7 +135,7 @@ def test_up_and_close_on_stand_ins(api: ApiHTTPServer, tmp_path: Path, monkeypat
         "on top of the tutorial's install",
         "components ready",
     ]
-    assert waited == [None], "every component is waited on after the install"
+    assert waited == [list(COMPONENT_NS)], "every component is waited on after the install"
     d = calls(bin_dir, "docker")
     assert any(
         c.startswith("run -d --restart=always -p 127.0.0.1:") and c.endswith("--name kind-registry registry:3.0.0")

@@ -1,0 +1,103 @@
+"""The stack's image recipes (fixtures/offline/stackrecipes.py): chosen by repository, versions from the tag,
+build facts read from the module's own files (here in the shape of the pinned tags' files)."""
+
+from __future__ import annotations
+
+import pytest
+
+from fixtures.offline import stackrecipes as sr
+from fixtures.offline.gomod import RecipeError
+
+# The shape of argo-cd v2.6.3's files (Dockerfile builder stage, Makefile LDFLAGS, hack/tool-versions.sh).
+ARGOCD_DOCKERFILE = "ARG BASE_IMAGE=docker.io/library/ubuntu:22.04\nFROM docker.io/library/golang:1.18 AS builder\n"
+ARGOCD_MAKEFILE = """PACKAGE=github.com/argoproj/argo-cd/v2/common
+override LDFLAGS += \\
+  -X ${PACKAGE}.version=${VERSION} \\
+  -X ${PACKAGE}.buildDate=${BUILD_DATE} \\
+  -X ${PACKAGE}.gitCommit=${GIT_COMMIT} \\
+  -X ${PACKAGE}.gitTreeState=${GIT_TREE_STATE}\\
+  -X ${PACKAGE}.kubectlVersion=${KUBECTL_VERSION}
+LDFLAGS += -X ${PACKAGE}.gitTag=${GIT_TAG}
+"""
+ROLLOUTS_MAKEFILE = """PACKAGE=github.com/argoproj/argo-rollouts
+override LDFLAGS += \\
+  -X ${PACKAGE}/utils/version.version=${VERSION} \\
+  -X ${PACKAGE}/utils/version.gitCommit=${GIT_COMMIT}
+"""
+
+
+def argocd_facts(version: str = "v2.6.3") -> sr.ModuleFacts:
+    return sr.ModuleFacts(
+        "github.com/argoproj/argo-cd/v2", version, ARGOCD_DOCKERFILE, ARGOCD_MAKEFILE, "2.6.3\n",
+        "helm3_version=3.10.3\nkustomize4_version=4.5.7\n", "e05298b9", "2023-02-27T14:27:28Z", "v0.24.2",
+    )  # fmt: skip
+
+
+def test_dockerfile_go_reads_the_builder_stage() -> None:
+    assert sr.dockerfile_go(ARGOCD_DOCKERFILE) == "1.18"
+    assert sr.dockerfile_go("FROM --platform=$BUILDPLATFORM golang:1.19 as builder\n") == "1.19"
+    with pytest.raises(RecipeError):
+        sr.dockerfile_go("FROM scratch\n")
+
+
+def test_makefile_ldflags_fill_known_values_only() -> None:
+    flags = sr.makefile_ldflags(ARGOCD_MAKEFILE, {"VERSION": "2.6.3", "GIT_TAG": "v2.6.3", "GIT_COMMIT": ""})
+    assert "-X github.com/argoproj/argo-cd/v2/common.version=2.6.3" in flags
+    assert "-X github.com/argoproj/argo-cd/v2/common.gitTag=v2.6.3" in flags
+    assert "gitCommit" not in flags  # unknown: left out, not guessed
+    rollouts = sr.makefile_ldflags(ROLLOUTS_MAKEFILE, {"VERSION": "1.4.1"})
+    assert "-X github.com/argoproj/argo-rollouts/utils/version.version=1.4.1" in rollouts
+
+
+def test_module_path_follows_the_major_version() -> None:
+    assert sr.needs_module("quay.io/argoproj/argocd:v2.6.3") == ("github.com/argoproj/argo-cd/v2", "v2.6.3")
+    assert sr.needs_module("quay.io/argoproj/argocd:v3.5.1") == ("github.com/argoproj/argo-cd/v3", "v3.5.1")
+    assert sr.needs_module("quay.io/argoproj/argo-rollouts:v1.4.1") == ("github.com/argoproj/argo-rollouts", "v1.4.1")
+    assert sr.needs_module("redis:7.0.7-alpine") is None
+
+
+def test_argocd_recipe_matches_the_upstream_image_shape() -> None:
+    img = sr.recipe("quay.io/argoproj/argocd:v2.6.3", argocd_facts())
+    assert isinstance(img, sr.StackImage)
+    dests = {dest for _, dest in img.builds}
+    assert dests == {"/usr/local/bin/argocd", "/usr/local/bin/helm", "/usr/local/bin/kustomize"}
+    versions = {b.module: b.version for b, _ in img.builds}
+    assert versions["helm.sh/helm/v3"] == "v3.10.3" and versions["sigs.k8s.io/kustomize/kustomize/v4"] == "v4.5.7"
+    assert all(b.toolchain.version == "1.19" for b, _ in img.builds)  # golang:1.18 -> Debian's 1.19, recorded
+    assert any(d.what == "Go" and d.upstream == "golang:1.18" for d in img.differences)
+    assert any(d.what == "web UI" and d.verifies for d in img.differences)
+    assert img.debian is not None and {"git", "tini", "gpg"} <= set(img.debian)
+    assert "USER 999" in img.lines
+    assert any("argocd-repo-server" in line for line in img.lines)
+
+
+def test_rollouts_recipe_is_scratch_with_the_controller() -> None:
+    facts = sr.ModuleFacts(
+        "github.com/argoproj/argo-rollouts", "v1.4.1", "FROM golang:1.19 as builder\n", ROLLOUTS_MAKEFILE
+    )
+    img = sr.recipe("quay.io/argoproj/argo-rollouts:v1.4.1", facts)
+    assert isinstance(img, sr.StackImage)
+    assert img.debian is None and img.ca_certificates
+    assert img.entrypoint == ("/bin/rollouts-controller",)
+    assert not [d for d in img.differences if d.what == "Go"]  # 1.19 is what upstream used
+
+
+def test_plan_sorts_refs_into_built_and_not_built_with_reasons() -> None:
+    refs = [
+        "quay.io/argoproj/argocd:v2.6.3", "redis:7.0.7-alpine", "haproxy:2.6.2-alpine",
+        "ghcr.io/dexidp/dex:v2.35.3", "quay.io/argoproj/argo-rollouts:v1.4.1", "nats:2.9.1",
+    ]  # fmt: skip
+    facts: dict[tuple[str, str], sr.ModuleFacts | None] = {
+        ("github.com/argoproj/argo-cd/v2", "v2.6.3"): argocd_facts(),
+        ("github.com/argoproj/argo-rollouts", "v1.4.1"): None,  # not served
+    }
+    p = sr.plan(refs, facts)
+    assert sorted(i.ref for i in p.images) == [
+        "docker.io/library/haproxy:2.6.2-alpine", "docker.io/library/redis:7.0.7-alpine",
+        "ghcr.io/dexidp/dex:v2.35.3", "quay.io/argoproj/argocd:v2.6.3",
+    ]  # fmt: skip
+    why = {u.ref: u.why for u in p.unbuildable}
+    assert "not served" in why["quay.io/argoproj/argo-rollouts:v1.4.1"]
+    assert why["nats:2.9.1"] == "no recipe for this image yet"
+    dex = next(i for i in p.images if i.role == "dex")
+    assert dex.differences[0].verifies == "SSO login through dex"
