@@ -9,6 +9,7 @@ import yaml
 
 from fixtures.backends.kind.cluster import KindCreateFailed, KindLifecycle, keep_after, nodes_ready
 from fixtures.backends.kind.config import (
+    CONTAINERD_CERTS_D_PATCH,
     HASH_LABEL,
     ClusterSpec,
     HostPorts,
@@ -255,3 +256,15 @@ def test_create_error_lines_drop_the_go_stack() -> None:
     got = create_error_lines(out)
     assert got.splitlines()[0].startswith("ERROR: failed to create cluster")
     assert "kubelet isn't running" in got and "runner.go" not in got and "goexit" not in got
+
+
+def test_mirror_mode_changes_the_patches_and_the_config_hash() -> None:
+    plain = ClusterSpec(name="c", node_image=IMAGE, kind_version="v0.17.0")
+    mirrored = ClusterSpec(name="c", node_image=IMAGE, kind_version="v0.17.0", mirror_hosts=("quay.io", "docker.io"))
+    assert plain.config_hash() != mirrored.config_hash(), "a cluster made without mirrors is not reused with them"
+    patches = "\n".join(mirrored.containerd_patches())
+    assert 'mirrors."quay.io"' in patches and 'mirrors."docker.io"' in patches
+    assert 'mirrors."kind-registry:5000"' in patches  # the suite's own registry stays wired
+    newer = ClusterSpec(name="c", node_image=IMAGE, kind_version="v0.30.0", mirror_hosts=("quay.io",))
+    assert newer.containerd_patches()[0] == CONTAINERD_CERTS_D_PATCH  # hosts.toml files instead
+    assert len(newer.containerd_patches()) == 1 + int(newer.restrict_oom_score_adj)

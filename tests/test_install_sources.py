@@ -1,0 +1,67 @@
+"""Install manifests without a download (fixtures/installsource.py), on the reference copy in ../shared/upstream."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fixtures.images import images_in
+from fixtures.installrun import CommandOutcome, StepOutcome, not_installed
+from fixtures.installsource import localize, source_objects
+from fixtures.upstream import Upstream
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "upstream"
+ROLLOUTS = "https://github.com/argoproj/argo-rollouts/releases/download/v1.4.1/install.yaml"
+INGRESS = "https://raw.githubusercontent.com/kubernetes/ingress-nginx/controller-v1.5.1/deploy/static/provider/kind/deploy.yaml"
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Upstream:
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} is absent: the upstream reference copy is not beside the project")
+    return Upstream(SHARED, cache_dir=Path("/nonexistent-cache"))
+
+
+def test_rollouts_release_asset_is_the_tree_file_with_the_tag(upstream: Upstream) -> None:
+    got = source_objects(ROLLOUTS, upstream)
+    assert got is not None
+    objs, where = got
+    assert images_in(objs) == ["quay.io/argoproj/argo-rollouts:v1.4.1"]
+    assert "argo-rollouts/v1.4.1/manifests/install.yaml" in where and ":latest set to v1.4.1" in where
+
+
+def test_unknown_or_absent_urls_have_no_local_source(upstream: Upstream) -> None:
+    assert source_objects("https://example.invalid/x.yaml", upstream) is None
+    absent = "https://github.com/argoproj/argo-workflows/releases/download/v3.4.4/install.yaml"
+    assert source_objects(absent, upstream) is None  # a release asset the reference copy does not hold
+
+
+def test_localize_rewrites_the_command_and_only_built_digests(upstream: Upstream, tmp_path: Path) -> None:
+    run = f"kubectl apply -f {INGRESS} && kubectl apply -n argo-rollouts -f {ROLLOUTS}"
+    new, done = localize(run, upstream, tmp_path, {"registry.k8s.io/ingress-nginx/controller:v1.5.1"})
+    assert "https://" not in new
+    assert [d.url for d in done] == [INGRESS, ROLLOUTS]
+    written = list(yaml.safe_load_all(done[0].path.read_text()))
+    imgs = images_in(written)
+    assert "registry.k8s.io/ingress-nginx/controller:v1.5.1" in imgs
+    assert any("kube-webhook-certgen" in i and "@sha256:" in i for i in imgs)
+    assert "a local build cannot match the upstream digest" in done[0].note()
+    assert not done[1].rewrites
+
+
+def test_not_installed_names_only_steps_where_nothing_ran() -> None:
+    outcomes = [
+        StepOutcome("Install start argo-cd", [CommandOutcome("Install start argo-cd", 0, "kubectl ...", "ok")], 1.0),
+        StepOutcome(
+            "Install start argo-events",
+            [
+                CommandOutcome("Install start argo-events", i, "kubectl ...", "not-run", note="not built")
+                for i in (0, 1)
+            ],
+            0.0,
+        ),
+        StepOutcome("Show the admin password", [CommandOutcome("Show", 0, "x &", "not-run", note="bg")], 0.0),
+    ]
+    assert not_installed(outcomes) == {"argo-events": "not built"}
