@@ -34,7 +34,7 @@ def test_rollouts_release_asset_is_the_tree_file_with_the_tag(upstream: Upstream
 
 def test_unknown_or_absent_urls_have_no_local_source(upstream: Upstream) -> None:
     assert source_objects("https://example.invalid/x.yaml", upstream) is None
-    absent = "https://github.com/argoproj/argo-workflows/releases/download/v3.4.4/install.yaml"
+    absent = "https://github.com/cert-manager/cert-manager/releases/download/v1.11.0/cert-manager.yaml"
     assert source_objects(absent, upstream) is None  # a release asset the reference copy does not hold
 
 
@@ -65,3 +65,13 @@ def test_not_installed_names_only_steps_where_nothing_ran() -> None:
         StepOutcome("Show the admin password", [CommandOutcome("Show", 0, "x &", "not-run", note="bg")], 0.0),
     ]
     assert not_installed(outcomes) == {"argo-events": "not built"}
+
+
+def test_workflows_release_asset_is_the_kustomized_cluster_install(upstream: Upstream) -> None:
+    got = source_objects("https://github.com/argoproj/argo-workflows/releases/download/v3.4.4/install.yaml", upstream)
+    assert got is not None
+    objs, where = got
+    assert sorted(images_in(objs)) == ["quay.io/argoproj/argocli:v3.4.4", "quay.io/argoproj/workflow-controller:v3.4.4"]
+    assert sum(1 for o in objs if o.get("kind") == "CustomResourceDefinition") == 8
+    assert all((o.get("metadata") or {}).get("namespace") in (None, "argo") for o in objs)
+    assert "cluster-install" in where

@@ -101,3 +101,51 @@ def test_plan_sorts_refs_into_built_and_not_built_with_reasons() -> None:
     assert why["nats:2.9.1"] == "no recipe for this image yet"
     dex = next(i for i in p.images if i.role == "dex")
     assert dex.differences[0].verifies == "SSO login through dex"
+
+
+WORKFLOWS_MAKEFILE = """override LDFLAGS += \\
+  -X github.com/argoproj/argo-workflows/v3.version=$(VERSION) \\
+  -X github.com/argoproj/argo-workflows/v3.gitCommit=${GIT_COMMIT}
+"""
+
+
+def test_ldflags_without_a_package_variable() -> None:
+    flags = sr.makefile_ldflags(WORKFLOWS_MAKEFILE, {"VERSION": "3.4.4", "GIT_COMMIT": "abc"})
+    assert (
+        flags
+        == "-s -w -X github.com/argoproj/argo-workflows/v3.version=3.4.4 -X github.com/argoproj/argo-workflows/v3.gitCommit=abc"
+    )
+    with pytest.raises(RecipeError):
+        sr.makefile_ldflags("LDFLAGS += -X $(PKG_VAR_WE_DONT_READ)", {})
+
+
+def test_neighbours_try_the_same_minor_fix_first() -> None:
+    assert sr.neighbours("v1.7.5") == ["v1.7.6", "v1.7.4", "v1.7.7", "v1.7.3", "v1.7.8", "v1.7.2"]
+    assert sr.neighbours("v1.0.0", 2) == ["v1.0.1", "v1.0.2"]
+    assert sr.neighbours("latest") == []
+
+
+def test_workflows_images_follow_their_dockerfile_stages() -> None:
+    f = sr.ModuleFacts(
+        "github.com/argoproj/argo-workflows/v3", "v3.4.4", "FROM golang:1.18 as builder\n", WORKFLOWS_MAKEFILE
+    )
+    cli = sr.recipe("quay.io/argoproj/argocli:v3.4.4", f)
+    exe = sr.recipe("quay.io/argoproj/argoexec:v3.4.4", f)
+    assert isinstance(cli, sr.StackImage) and isinstance(exe, sr.StackImage)
+    assert cli.builds[0][0].prepare == (("server/static/files.go.stub", "server/static/files.go"),)
+    assert cli.entrypoint == ("argo",) and "USER 8737" in cli.lines
+    assert exe.entrypoint == ("argoexec",) and not exe.lines  # argoexec runs as the pod says
+    assert any(d.what == "kubectl and jq" and d.verifies for d in exe.differences)
+
+
+def test_events_records_the_neighbour_it_was_built_from() -> None:
+    f = sr.ModuleFacts(
+        "github.com/argoproj/argo-events", "v1.7.6", gomod="module x\n\ngo 1.19\n", asked="v1.7.5", sumdb=False
+    )
+    img = sr.recipe("quay.io/argoproj/argo-events:v1.7.5", f)
+    assert isinstance(img, sr.StackImage)
+    assert img.ref == "quay.io/argoproj/argo-events:v1.7.5"  # named as the install manifest asks
+    assert img.builds[0][0].version == "v1.7.6" and img.builds[0][0].nosumdb
+    version = img.differences[0]
+    assert (version.what, version.upstream, version.here) == ("version", "v1.7.5", "v1.7.6")
+    assert "GONOSUMDB" in version.why
