@@ -7,6 +7,7 @@ import pytest
 
 from fixtures.offline import stackrecipes as sr
 from fixtures.offline.gomod import RecipeError
+from fixtures.offline.releasemanifests import chart_yaml, concat, crds_only, documents
 
 # The shape of argo-cd v2.6.3's files (Dockerfile builder stage, Makefile LDFLAGS, hack/tool-versions.sh).
 ARGOCD_DOCKERFILE = "ARG BASE_IMAGE=docker.io/library/ubuntu:22.04\nFROM docker.io/library/golang:1.18 AS builder\n"
@@ -149,3 +150,37 @@ def test_events_records_the_neighbour_it_was_built_from() -> None:
     version = img.differences[0]
     assert (version.what, version.upstream, version.here) == ("version", "v1.7.5", "v1.7.6")
     assert "GONOSUMDB" in version.why
+
+
+CERT_MANAGER_MAKEFILE = """GOLDFLAGS := -w -s \\
+\t-X github.com/cert-manager/cert-manager/pkg/util.AppVersion=$(RELEASE_VERSION) \\
+    -X github.com/cert-manager/cert-manager/pkg/util.AppGitCommit=$(GITCOMMIT)
+
+include make/tools.mk
+"""
+
+
+def test_cert_manager_parts_follow_their_containerfiles() -> None:
+    f = sr.ModuleFacts("github.com/cert-manager/cert-manager", "v1.11.0", makefile=CERT_MANAGER_MAKEFILE,
+                       commit="2a0ef53b", gomod="module github.com/cert-manager/cert-manager\n\ngo 1.19\n",
+                       tools_mk="TOOLS += kind=v0.17.0\nTOOLS += helm=v3.10.0\n")  # fmt: skip
+    img = sr.recipe("quay.io/jetstack/cert-manager-webhook:v1.11.0", f)
+    assert isinstance(img, sr.StackImage)
+    b, dest = img.builds[0]
+    assert (b.packages, dest) == (("./cmd/webhook",), "/app/cmd/webhook/webhook")
+    assert "-X github.com/cert-manager/cert-manager/pkg/util.AppVersion=v1.11.0" in b.ldflags
+    assert "AppGitCommit=2a0ef53b" in b.ldflags
+    assert img.lines == ("USER 1000",) and img.entrypoint == ("/app/cmd/webhook/webhook",)
+    assert sr.tools_mk_version(f.tools_mk, "helm") == "v3.10.0"
+    with pytest.raises(RecipeError):
+        sr.tools_mk_version(f.tools_mk, "ko")
+
+
+def test_release_manifest_helpers() -> None:
+    chart = chart_yaml("apiVersion: v1\nname: cert-manager\nversion: v0.1.0\nappVersion: v0.1.0\n"
+                       'annotations:\n  artifacthub.io/prerelease: "{{IS_PRERELEASE}}"\n', "v1.11.0")  # fmt: skip
+    assert "version: v1.11.0\nappVersion: v1.11.0" in chart and '"false"' in chart
+    render = "---\n# Source: a\nkind: CustomResourceDefinition\nmetadata: {name: x}\n---\nkind: Deployment\n---\n"
+    assert len(documents(render)) == 2
+    assert crds_only(render) == ["# Source: a\nkind: CustomResourceDefinition\nmetadata: {name: x}"]
+    assert concat(["a: 1"], ["b: 2"]) == "a: 1\n---\nb: 2\n"
