@@ -184,3 +184,15 @@ def test_release_manifest_helpers() -> None:
     assert len(documents(render)) == 2
     assert crds_only(render) == ["# Source: a\nkind: CustomResourceDefinition\nmetadata: {name: x}"]
     assert concat(["a: 1"], ["b: 2"]) == "a: 1\n---\nb: 2\n"
+
+
+def test_tags_without_v_and_the_substitutes() -> None:
+    assert sr.needs_module("ghcr.io/letsencrypt/pebble:2.6.0") == ("github.com/letsencrypt/pebble/v2", "v2.6.0")
+    assert sr.needs_module("traefik:v2.10.7") == ("github.com/traefik/traefik/v2", "v2.10.7")
+    f = sr.ModuleFacts("github.com/traefik/traefik/v2", "v2.10.7", dockerfile="FROM alpine:3.18\n", gomod="go 1.21\n")
+    img = sr.recipe("traefik:v2.10.7", f)
+    assert isinstance(img, sr.StackImage)
+    assert img.builds[0][0].toolchain.version == "1.21.0"
+    assert "-X github.com/traefik/traefik/v2/pkg/version.Version=v2.10.7" in img.builds[0][0].ldflags
+    gone = sr.recipe("ghcr.io/letsencrypt/pebble:2.6.0", None)
+    assert isinstance(gone, sr.Unbuildable) and "github.com/letsencrypt/pebble/v2@v2.6.0" in gone.why
