@@ -182,7 +182,18 @@ def test_secret_rule_sees_data() -> None:
         "metadata": {"name": "x", "namespace": "n"},
         "data": {"k": base64.b64encode(b"v").decode()},
     }
-    assert [f.defect for f in secrets_in_git(Bundle(sources=[Source(s, "f")]))] == ["D17"]
+    found = list(secrets_in_git(Bundle(sources=[Source(s, "f")])))
+    assert [f.obj for f in found] == ["Secret/n/x"]
+    assert [f.defect for f in found] == [None]  # rules are general: the catalog names defects (catalog.tag)
+
+
+def test_catalog_tags_only_the_tutorials_own_findings() -> None:
+    from fixtures import catalog
+    from fixtures.findings import Finding
+
+    d, r, o = sorted(catalog.expected_findings("tutorial-2023"))[0]
+    tagged = catalog.tag([Finding(r, o, "m"), Finding(r, "Other/x/y", "m")])
+    assert [f.defect for f in tagged] == [d, None]
 
 
 def test_upstream_checks_sha256(tmp_path: Path) -> None:
