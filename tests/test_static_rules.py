@@ -347,3 +347,40 @@ def test_a_folder_with_only_notes_passes_with_a_report(tmp_path: Path) -> None:
 def _write(tmp_path: Path, text: str) -> Path:
     (tmp_path / "m.yaml").write_text(text)
     return tmp_path
+
+
+def _svc_and_deploy(target: object, declared: list[int]) -> Bundle:
+    dep = {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "n"},
+        "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}}, "spec": {
+            "containers": [{"name": "c", "image": "i", "ports": [{"containerPort": p} for p in declared]}]}}},
+    }  # fmt: skip
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "n"},
+           "spec": {"selector": {"a": "b"}, "ports": [{"port": 80, "targetPort": target}]}}  # fmt: skip
+    return Bundle(sources=[Source(dep, "d.yaml"), Source(svc, "s.yaml")])
+
+
+def test_numeric_target_port_is_a_note_only_when_the_pods_declare_others() -> None:
+    from fixtures.static.report import split_notes
+    from fixtures.static.rules.refs import service_selects
+
+    found = list(service_selects(_svc_and_deploy(9090, [8080])))
+    assert [f.rule for f in found] == ["PORT-UNDECLARED"] and "8080" in found[0].message
+    assert split_notes(found) == ([], found)  # never a failure
+    assert list(service_selects(_svc_and_deploy(8080, [8080]))) == []
+    assert list(service_selects(_svc_and_deploy(9090, []))) == []  # nothing declared: nothing to compare
+
+
+def test_application_source_path_is_checked_against_the_folder(tmp_path: Path) -> None:
+    from fixtures.static.rules.refs import application_source_path
+
+    (tmp_path / "apps" / "web").mkdir(parents=True)
+    app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "a", "namespace": "argocd"},
+           "spec": {"source": {"repoURL": "https://git.example/r.git", "path": "apps/web"},
+                    "sources": [{"repoURL": "https://git.example/r.git", "path": "apps/api"},
+                                {"repoURL": "https://charts.example", "chart": "x"}]}}  # fmt: skip
+    b = Bundle(sources=[Source(app, "app.yaml")], root=tmp_path)
+    found = list(application_source_path(b))
+    assert [f.rule for f in found] == ["NOT-IN-FOLDER"]
+    assert "path apps/api of https://git.example/r.git" in found[0].message
+    assert list(application_source_path(Bundle(sources=[Source(app, "app.yaml")]))) == []  # no folder: no check
