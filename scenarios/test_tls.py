@@ -108,6 +108,11 @@ def test_tls(backend: Backend, profile: Profile, steps: Steps, tmp_path: Path) -
         groups.setdefault(secret, []).append(host)
     for secret, hosts in sorted(groups.items()):
         names = ", ".join(hosts)
+        substituted = backend.cannot("ingress-nginx")
+        if len(hosts) > 1 and substituted:
+            # which certificate a host that the shared secret does not cover gets is ingress-nginx's own choice
+            steps.not_verified(f"{names}: each serves its own certificate from {secret}", "TLS", substituted)
+            continue
         with t.step(
             f"{names}: each serves its own certificate from {secret}, chained to the ACME root",
             "TLS",
