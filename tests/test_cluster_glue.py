@@ -751,6 +751,7 @@ def test_preload_list_is_what_the_profile_runs(upstream: Upstream, pins: str) ->
     assert "nats-streaming:0.22.1" in written  # its EventBus: native NATS streaming
     assert "quay.io/jetstack/cert-manager-ctl:v1.11.0" in written  # the tutorial installs cert-manager v1.11.0
     assert "alpine/git:v2.47.2" in corrected and "curlimages/curl:8.11.1" in corrected
+    assert "golang:1.20.1-alpine3.17" in written and "golang:1.26-alpine" in corrected  # the app's Dockerfile
     assert any(i.startswith("nats:") for i in corrected)  # its EventBus: JetStream
     cm = Pins.load(pins).pinned("cert-manager")
     assert f"quay.io/jetstack/cert-manager-acmesolver:{cm}" in corrected
