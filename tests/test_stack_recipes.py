@@ -68,6 +68,7 @@ def test_argocd_recipe_matches_the_upstream_image_shape() -> None:
     assert any(d.what == "Go" and d.upstream == "golang:1.18" for d in img.differences)
     assert any(d.what == "web UI" and d.verifies for d in img.differences)
     assert img.debian is not None and {"git", "tini", "gpg"} <= set(img.debian)
+    assert "gnupg" in img.debian  # apt's Recommends of gpg: gpg-agent, which the repo-server's keyring needs
     assert "USER 999" in img.lines
     assert any("argocd-repo-server" in line for line in img.lines)
 
@@ -196,3 +197,10 @@ def test_tags_without_v_and_the_substitutes() -> None:
     assert "-X github.com/traefik/traefik/v2/pkg/version.Version=v2.10.7" in img.builds[0][0].ldflags
     gone = sr.recipe("ghcr.io/letsencrypt/pebble:2.6.0", None)
     assert isinstance(gone, sr.Unbuildable) and "github.com/letsencrypt/pebble/v2@v2.6.0" in gone.why
+
+
+def test_dex_runtime_is_not_root() -> None:
+    """Argo CD's dex container sets runAsNonRoot: the kubelet refuses an image that runs as root."""
+    img = sr.recipe("ghcr.io/dexidp/dex:v2.35.3", None)
+    assert isinstance(img, sr.StackImage)
+    assert img.lines[-1] == "USER 1001:1001"

@@ -1,0 +1,28 @@
+"""A second signal during teardown is said, not raised (fixtures/signals.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from fixtures.signals import teardown_shield
+
+
+def test_signals_inside_the_shield_are_noted_not_raised() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    with teardown_shield("a test teardown") as received:
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGINT)
+    assert received == [signal.SIGTERM, signal.SIGINT]
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_outside_the_shield_sigint_raises_again() -> None:
+    with teardown_shield("nothing"):
+        pass
+    with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(1000):  # the handler runs at the next bytecode boundary
+            pass
