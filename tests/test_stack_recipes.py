@@ -204,3 +204,11 @@ def test_dex_runtime_is_not_root() -> None:
     img = sr.recipe("ghcr.io/dexidp/dex:v2.35.3", None)
     assert isinstance(img, sr.StackImage)
     assert img.lines[-1] == "USER 1001:1001"
+
+
+def test_helm_knows_the_kubernetes_version_of_its_client_go() -> None:
+    flags = sr.helm_ldflags("v3.10.0", "module helm.sh/helm/v3\n\nrequire (\n\tk8s.io/client-go v0.25.2\n)\n")
+    assert "-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=25" in flags
+    assert "-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1" in flags
+    with pytest.raises(RecipeError):
+        sr.helm_ldflags("v3.10.0", "module x\n")
