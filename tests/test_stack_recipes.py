@@ -204,6 +204,7 @@ def test_dex_runtime_is_not_root() -> None:
     img = sr.recipe("ghcr.io/dexidp/dex:v2.35.3", None)
     assert isinstance(img, sr.StackImage)
     assert img.lines[-1] == "USER 1001:1001"
+    assert any("/usr/local/bin/dex" in line and "exit 1" in line for line in img.lines)  # argocd-dex looks it up
 
 
 def test_helm_knows_the_kubernetes_version_of_its_client_go() -> None:
