@@ -38,6 +38,10 @@ def test_it_runs_where_the_kind_provider_runs_and_takes_class_nginx() -> None:
     assert "--publish-status-address=localhost" in up_pod["containers"][0]["args"]
     assert "--providers.kubernetesingress.ingressendpoint.hostname=localhost" in args  # the same status
     assert pod["containers"][0]["image"] == sub.IMAGE
+    svc = next(o for o in objs if o["kind"] == "Service")  # what ACME HTTP-01 reaches, as ingress-nginx-controller
+    named = {p["name"] for p in pod["containers"][0]["ports"]}
+    assert {p["targetPort"] for p in svc["spec"]["ports"]} <= named
+    assert svc["spec"]["selector"] == dep["spec"]["selector"]["matchLabels"]
 
 
 def test_the_note_names_the_substitute_and_never_reads_as_passed() -> None:

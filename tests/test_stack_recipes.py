@@ -7,7 +7,7 @@ import pytest
 
 from fixtures.offline import stackrecipes as sr
 from fixtures.offline.gomod import RecipeError
-from fixtures.offline.releasemanifests import chart_yaml, concat, crds_only, documents
+from fixtures.offline.releasemanifests import chart_yaml, concat, crds_only, crds_template, documents
 
 # The shape of argo-cd v2.6.3's files (Dockerfile builder stage, Makefile LDFLAGS, hack/tool-versions.sh).
 ARGOCD_DOCKERFILE = "ARG BASE_IMAGE=docker.io/library/ubuntu:22.04\nFROM docker.io/library/golang:1.18 AS builder\n"
@@ -213,3 +213,9 @@ def test_helm_knows_the_kubernetes_version_of_its_client_go() -> None:
     assert "-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1" in flags
     with pytest.raises(RecipeError):
         sr.helm_ldflags("v3.10.0", "module x\n")
+
+
+def test_crds_template_wraps_the_crds_as_the_release_does() -> None:
+    text = crds_template(["kind: CustomResourceDefinition\nmetadata: {name: a}\n", "kind: CustomResourceDefinition\n"])
+    assert text.startswith("{{- if .Values.installCRDs }}\n") and text.endswith("{{- end }}\n")
+    assert text.count("---") == 1
