@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from fixtures import acme
+from fixtures.acme import corefile_with_zones
 
 
 def test_pebble_asks_challtestsrv_which_answers_with_the_ingress_ip() -> None:
@@ -31,3 +32,36 @@ def test_config_validates_http01_on_port_80_with_the_suites_certificate() -> Non
     svc = next(o for o in objs if o["kind"] == "Service")
     assert {p["port"] for p in svc["spec"]["ports"]} == {acme.ACME_PORT, acme.MANAGEMENT_PORT}
     assert acme.directory_url() == f"https://pebble.{acme.NAMESPACE}.svc.cluster.local:14000/dir"
+
+
+KUBEADM_COREFILE = """.:53 {
+    errors
+    health {
+       lameduck 5s
+    }
+    ready
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+       pods insecure
+       fallthrough in-addr.arpa ip6.arpa
+       ttl 30
+    }
+    prometheus :9153
+    forward . /etc/resolv.conf {
+       max_concurrent 1000
+    }
+    cache 30
+    loop
+    reload
+    loadbalance
+}
+"""
+
+
+def test_corefile_answers_the_tutorial_domains_and_is_idempotent() -> None:
+    once = corefile_with_zones(KUBEADM_COREFILE, ["argo-tutorial.test", "your.domain"], "10.96.0.50")
+    assert once.startswith(KUBEADM_COREFILE.rstrip("\n"))  # the cluster's own block untouched
+    assert "argo-tutorial.test:53 {" in once and "your.domain:53 {" in once
+    assert 'answer "{{ .Name }} 60 IN A 10.96.0.50"' in once
+    assert corefile_with_zones(once, ["argo-tutorial.test", "your.domain"], "10.96.0.50") == once
+    moved = corefile_with_zones(once, ["argo-tutorial.test"], "10.96.0.51")
+    assert "10.96.0.50" not in moved and moved.count(":53 {") == 2
