@@ -79,9 +79,9 @@ def test_alpine_family_becomes_debian_with_apk_unverified() -> None:
     assert any("CGO_ENABLED=0" in line for line in go.lines)
 
 
-def test_a_go_no_debian_package_carries_is_not_built() -> None:
+def test_a_go_the_proxy_does_not_serve_is_not_built() -> None:
     got = sr.recipe("golang:1.26-alpine", None)
-    assert isinstance(got, sr.Unbuildable) and "1.26" in got.why
+    assert isinstance(got, sr.Unbuildable) and "golang.org/toolchain@1.26" in got.why
 
 
 def test_apk_stand_in_accepts_only_what_the_image_has(tmp_path: Path) -> None:
@@ -138,3 +138,28 @@ def test_every_eventbus_image_of_the_controller_config_has_a_recipe(tag: str) ->
     assert len(refs) >= 4
     no_recipe = [r for r in refs if sr.kind_of(r) is None]
     assert no_recipe == []
+
+
+def test_a_floating_go_tag_takes_the_newest_served_patch() -> None:
+    versions = [
+        "v0.0.1-go1.26.9.linux-amd64",
+        "v0.0.1-go1.26.11.linux-amd64",
+        "v0.0.1-go1.26.10.linux-amd64",
+        "v0.0.1-go1.26.11.linux-arm64",
+        "v0.0.1-go1.26rc1.linux-amd64",
+        "v0.0.1-go1.27.0.linux-amd64",
+    ]
+    assert ci.served_patch("1.26", versions) == "1.26.11"  # numeric, not text, order; rc and arm64 left out
+    assert ci.served_patch("1.25", versions) is None
+    assert ci.toolchain_version("1.26.11") == "v0.0.1-go1.26.11.linux-amd64"
+
+
+def test_go_from_121_on_comes_from_the_toolchain_module() -> None:
+    assert sr.needs_module("golang:1.26-alpine") == ("golang.org/toolchain", "1.26")
+    assert sr.needs_module("golang:1.20.1-alpine3.17") is None  # Debian's package
+    f = sr.ModuleFacts("golang.org/toolchain", "v0.0.1-go1.26.11.linux-amd64", asked="1.26")
+    img = sr.recipe("golang:1.26-alpine", f)
+    assert isinstance(img, sr.StackImage)
+    assert img.tree == ("golang.org/toolchain", "v0.0.1-go1.26.11.linux-amd64", "/usr/local/go")
+    assert not any("CGO_ENABLED" in line for line in img.lines)  # Go >= 1.20 turns cgo off without gcc itself
+    assert any(d.what == "Go" and "1.26.11" in d.here for d in img.differences)

@@ -88,6 +88,7 @@ def test_plan_sorts_refs_into_built_and_not_built_with_reasons() -> None:
     refs = [
         "quay.io/argoproj/argocd:v2.6.3", "redis:7.0.7-alpine", "haproxy:2.6.2-alpine",
         "ghcr.io/dexidp/dex:v2.35.3", "quay.io/argoproj/argo-rollouts:v1.4.1", "nats:2.9.1",
+        "example.org/no/such:1",
     ]  # fmt: skip
     facts: dict[tuple[str, str], sr.ModuleFacts | None] = {
         ("github.com/argoproj/argo-cd/v2", "v2.6.3"): argocd_facts(),
@@ -100,7 +101,8 @@ def test_plan_sorts_refs_into_built_and_not_built_with_reasons() -> None:
     ]  # fmt: skip
     why = {u.ref: u.why for u in p.unbuildable}
     assert "not served" in why["quay.io/argoproj/argo-rollouts:v1.4.1"]
-    assert why["nats:2.9.1"] == "no recipe for this image yet"
+    assert "github.com/nats-io/nats-server/v2@v2.9.1" in why["nats:2.9.1"]  # its facts were not gathered
+    assert why["example.org/no/such:1"] == "no recipe for this image yet"
     dex = next(i for i in p.images if i.role == "dex")
     assert dex.differences[0].verifies == "SSO login through dex"
 
