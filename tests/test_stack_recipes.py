@@ -221,3 +221,21 @@ def test_crds_template_wraps_the_crds_as_the_release_does() -> None:
     text = crds_template(["kind: CustomResourceDefinition\nmetadata: {name: a}\n", "kind: CustomResourceDefinition\n"])
     assert text.startswith("{{- if .Values.installCRDs }}\n") and text.endswith("{{- end }}\n")
     assert text.count("---") == 1
+
+
+@pytest.mark.parametrize(
+    ("makefile", "version_file", "expected"),
+    [
+        # argo-workflows v3.4.4: a release sets VERSION to its tag (the executor image is argoexec:v3.4.4)
+        ("VERSION               := latest\nifeq ($(RELEASE_TAG),true)\nVERSION               := $(GIT_TAG)\nendif\n", "", "v3.4.4"),
+        # argo-rollouts v1.4.1: the tag without its v (its VERSION file still says 1.2.0)
+        ('VERSION=$(shell if [ ! -z "${GIT_TAG}" ] ; then echo "${GIT_TAG}" | sed -e "s/^v//"  ; else cat VERSION ; fi)\n',
+         "1.2.0\n", "3.4.4"),
+        # argo-cd v2.6.3: the VERSION file
+        ("VERSION=$(shell cat ${CURRENT_DIR}/VERSION)\n", "3.4.4\n", "3.4.4"),
+        ("", "", "3.4.4"),
+    ],
+)  # fmt: skip
+def test_release_version_follows_the_makefile(makefile: str, version_file: str, expected: str) -> None:
+    f = sr.ModuleFacts("example.org/m/v3", "v3.4.4", makefile=makefile, version_file=version_file)
+    assert sr.release_version(f) == expected
