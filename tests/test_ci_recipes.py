@@ -90,10 +90,11 @@ def test_apk_stand_in_accepts_only_what_the_image_has(tmp_path: Path) -> None:
     script = tmp_path / "apk"
     script.write_text(dict(img.texts)["/sbin/apk"])
     script.chmod(0o755)
-    ok = subprocess.run([str(script), "--no-cache", "add", "sh"], capture_output=True, text=True, check=False)
-    assert ok.returncode == 1  # "--no-cache" first: not an `add`
-    ok = subprocess.run([str(script), "add", "--no-cache", "sh"], capture_output=True, text=True, check=False)
-    assert ok.returncode == 0 and "installs nothing" in ok.stderr
+    for argv in (["--no-cache", "add", "sh"], ["add", "--no-cache", "sh"]):  # the tutorial's: options first
+        ok = subprocess.run([str(script), *argv], capture_output=True, text=True, check=False)
+        assert ok.returncode == 0 and "installs nothing" in ok.stderr, argv
+    other = subprocess.run([str(script), "--no-cache", "del", "sh"], capture_output=True, text=True, check=False)
+    assert other.returncode == 1  # only `add` of what is there succeeds
     missing = subprocess.run([str(script), "add", "no-such-cmd-here"], capture_output=True, text=True, check=False)
     assert missing.returncode == 1 and "no-such-cmd-here is not in this image" in missing.stderr
 
