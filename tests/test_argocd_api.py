@@ -35,7 +35,7 @@ def test_an_action_listing_is_asked_again_while_the_app_state_cache_is_unavailab
 
 def test_a_refused_action_listing_is_not_retried() -> None:
     seen: list[httpx.Request] = []
-    with pytest.raises(AssertionError, match="no enabled 'resume' action.*403"):
+    with pytest.raises(AssertionError, match=r"no enabled 'resume' action.*403"):
         api([httpx.Response(403, text="permission denied")], seen).run_action("my-awesome-app", "resume", ROLLOUT)
     assert [r.method for r in seen] == ["GET"]
 

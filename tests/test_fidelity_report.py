@@ -62,6 +62,20 @@ def test_runs_are_merged_per_backend_and_the_report_needs_both(tmp_path: Path) -
     assert out is not None and "| a | passed | passed |" in out.read_text()
 
 
+def test_a_scenario_run_again_replaces_its_earlier_steps(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    fidelity.save_run([rec("a", PASSED, KIND), rec("gone", FAILED, KIND)], runs)
+    fidelity.save_run([rec("a", PASSED, KIND)], runs)  # the same scenario and profile, no longer reaching "gone"
+    assert [r.step for r in loads((runs / "kind.json").read_text())] == ["a"]
+
+
+def test_a_step_played_twice_meets_its_own_counterpart() -> None:
+    sim = [rec("build", PASSED, "simulated"), rec("build", PASSED, "simulated")]
+    kind = [rec("build", PASSED, KIND), rec("build", FAILED, KIND)]
+    rows = fidelity.compare(sim, kind, [])
+    assert [(r.key[2], r.status) for r in rows] == [("build", "agree"), ("build (#2)", "DISAGREE")]
+
+
 def test_the_catalog_notes_file_is_valid() -> None:
     fidelity.read_notes(fidelity.NOTES.read_text())
 
