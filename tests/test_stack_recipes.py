@@ -3,6 +3,9 @@ build facts read from the module's own files (here in the shape of the pinned ta
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from fixtures.offline import stackrecipes as sr
@@ -239,3 +242,21 @@ def test_crds_template_wraps_the_crds_as_the_release_does() -> None:
 def test_release_version_follows_the_makefile(makefile: str, version_file: str, expected: str) -> None:
     f = sr.ModuleFacts("example.org/m/v3", "v3.4.4", makefile=makefile, version_file=version_file)
     assert sr.release_version(f) == expected
+
+
+def _entry(script: str, tmp_path: Path, *args: str) -> str:
+    f = tmp_path / "entry"
+    f.write_text(script)
+    return subprocess.run(["sh", str(f), *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_the_official_entrypoint_runs_the_program_for_option_only_args(tmp_path: Path) -> None:
+    # `echo` stands in for the program, so each call prints what would run
+    redis = sr.official_entrypoint("redis-server").replace("set -- redis-server", "set -- echo redis-server")
+    assert _entry(redis, tmp_path, "--save", "", "--appendonly", "no") == "redis-server --save  --appendonly no"
+    assert _entry(redis, tmp_path, "echo", "sentinel") == "sentinel"  # a command is run as it is
+    haproxy = sr.official_entrypoint("haproxy", "-W -db").replace('exec "$@"', 'echo "$@"')
+    assert _entry(haproxy, tmp_path, "-f", "/c.cfg") == "haproxy -W -db -f /c.cfg"
+    assert _entry(haproxy, tmp_path, "haproxy", "-f", "/c.cfg") == "haproxy -W -db -f /c.cfg"
+    img = sr.recipe("redis:7.0.7-alpine", None)
+    assert isinstance(img, sr.StackImage) and img.entrypoint == ("docker-entrypoint.sh",)
