@@ -260,3 +260,22 @@ def test_the_official_entrypoint_runs_the_program_for_option_only_args(tmp_path:
     assert _entry(haproxy, tmp_path, "haproxy", "-f", "/c.cfg") == "haproxy -W -db -f /c.cfg"
     img = sr.recipe("redis:7.0.7-alpine", None)
     assert isinstance(img, sr.StackImage) and img.entrypoint == ("docker-entrypoint.sh",)
+
+
+def test_redis_keeps_the_official_images_protected_mode_default(tmp_path: Path) -> None:
+    real = tmp_path / "bin"
+    real.mkdir()
+    (real / "redis-server").write_text('#!/bin/sh\necho "$@"\n')
+    (real / "redis-server").chmod(0o755)
+    wrapper = tmp_path / "redis-server"
+    wrapper.write_text(sr.REDIS_DEFAULTS.replace("/usr/bin/", f"{real}/"))
+    conf = tmp_path / "redis.conf"
+    conf.write_text("port 6379\n")
+
+    def run(*args: str) -> str:
+        return subprocess.run(["sh", str(wrapper), *args], capture_output=True, text=True, check=True).stdout.strip()
+
+    assert run(str(conf)) == f"{conf} --protected-mode no"  # Argo CD HA's redis.conf says nothing of it
+    conf.write_text("protected-mode yes\n")
+    assert run(str(conf)) == str(conf)  # a config that sets it wins
+    assert run("--protected-mode", "yes") == "--protected-mode yes"
