@@ -764,3 +764,23 @@ def test_dockerfile_bases_and_digest_pins() -> None:
     assert images.dockerfile_bases(df) == ["golang:1.20.1-alpine3.17", "alpine:3.14"]
     assert images.digest_pinned("registry.k8s.io/ingress-nginx/controller:v1.5.1@sha256:" + "a" * 64)
     assert not images.digest_pinned("nats:2.9.1")
+
+
+def test_a_sensor_log_is_read_only_once_its_container_has_started() -> None:
+    from fixtures.flow.state import main_started
+
+    creating = {
+        "status": {"containerStatuses": [{"name": "main", "state": {"waiting": {"reason": "ContainerCreating"}}}]}
+    }
+    running = {"status": {"containerStatuses": [{"name": "main", "state": {"running": {}}}]}}
+    assert not main_started(creating) and not main_started({"status": {}}) and main_started(running)
+
+
+def test_shared_containers_stay_while_another_cluster_uses_them() -> None:
+    from fixtures.backends.kind.backend import other_nodes
+
+    shared = {"kind-registry", "argo-suite-mirror-docker-io"}
+    net = {"a": {"Name": "kind-registry"}, "b": {"Name": "argo-suite-mirror-docker-io"}}
+    assert other_nodes(net, shared) == []
+    net["c"] = {"Name": "argo-suite-corrected-tutorial-2023-worker"}
+    assert other_nodes(net, shared) == ["argo-suite-corrected-tutorial-2023-worker"]
