@@ -26,7 +26,7 @@ from fixtures.paths import ROOT
 from fixtures.profiles import Profile
 from fixtures.steps import FAILED, Steps
 from fixtures.upstream import Upstream
-from fixtures.waits import WaitFailed
+from fixtures.waits import Seen, WaitFailed, expect
 
 Factory = Callable[..., tuple[SimBackend, Tutorial]]
 
@@ -215,3 +215,44 @@ def test_argocd_api_follows_the_pinned_swagger(sim: Factory) -> None:
         )
     assert b.argocd.schema_errors == [], b.argocd.schema_errors
     assert ("POST", "/api/v1/session", 200) in b.argocd.requests
+
+
+def test_an_app_that_stays_out_of_sync_shows_argocds_diff(sim: Factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, t = sim()
+    prepared(t).then().eventsource_listening().sensor_subscribed()
+    t.when().webhook_fired("github", "v1")
+    t.then().workflow_started().workflow_succeeded().app_synced()
+    ro = t.rollout() or {}
+    image = ro["spec"]["template"]["spec"]["containers"][0]["image"]
+    containers = [{**ro["spec"]["template"]["spec"]["containers"][0], "image": "drifted/by-hand:1"}]
+    t.kube.patch(
+        "argoproj.io/v1alpha1",
+        "Rollout",
+        "my-awesome-app",
+        {"spec": {"template": {"spec": {"containers": containers}}}},
+        "my-awesome-app",
+    )
+    # a user's Refresh (the twin compares on its resync period and on this annotation)
+    t.kube.patch(
+        "argoproj.io/v1alpha1",
+        "Application",
+        "my-awesome-app",
+        {"metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"}}},
+        "argocd",
+    )
+    expect(
+        lambda: (
+            Seen.pending("refresh asked")
+            if "argocd.argoproj.io/refresh" in ((t.app() or {}).get("metadata", {}).get("annotations") or {})
+            else Seen.ok("refreshed")
+        ),
+        "the twin's refresh",
+        30,
+    )
+    monkeypatch.setenv("ARGO_SUITE_TIMEOUT_FACTOR", "0.03")  # sync: 180 s -> 5.4 s
+    with pytest.raises(WaitFailed) as e:
+        t.then().app_synced()
+    assert "out of sync: Rollout my-awesome-app/my-awesome-app" in str(e.value)
+    diff = e.value.evidence["argocd diff"]["Rollout my-awesome-app/my-awesome-app"]
+    assert "-      - image: drifted/by-hand:1" in diff and f"+      - image: {image}" in diff, diff
+    assert t.steps.records[-1].evidence["argocd diff"]

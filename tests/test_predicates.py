@@ -1,0 +1,49 @@
+"""The pure predicates the flow's waits use, on objects shaped as the controllers write them."""
+
+from __future__ import annotations
+
+from fixtures import predicates
+from fixtures.objects import Obj
+from fixtures.waits import State
+
+
+def _app(sync: str, phase: str, rev: str, resources: list[Obj] | None = None) -> Obj:
+    return {
+        "status": {
+            "sync": {"status": sync, "revision": rev},
+            "health": {"status": "Healthy"},
+            "operationState": {"phase": phase, "syncResult": {"revision": rev}},
+            "resources": resources or [],
+        }
+    }
+
+
+def test_app_synced_at_the_revision() -> None:
+    assert predicates.app_synced(_app("Synced", "Succeeded", "abc123"), "abc123").state is State.OK
+
+
+def test_app_synced_waits_for_the_pushed_revision() -> None:
+    assert predicates.app_synced(_app("Synced", "Succeeded", "old"), "new").state is State.PENDING
+
+
+def test_app_synced_names_the_resources_that_stay_out_of_sync() -> None:
+    res = [
+        {"kind": "Rollout", "namespace": "my-awesome-app", "name": "my-awesome-app", "status": "OutOfSync"},
+        {"kind": "Service", "namespace": "my-awesome-app", "name": "my-awesome-app", "status": "Synced"},
+    ]
+    seen = predicates.app_synced(_app("OutOfSync", "Succeeded", "abc"), "abc")
+    assert seen.state is State.PENDING
+    seen = predicates.app_synced(_app("OutOfSync", "Succeeded", "abc", res), "abc")
+    assert seen.state is State.PENDING
+    assert "out of sync: Rollout my-awesome-app/my-awesome-app" in seen.detail
+    assert "Service" not in seen.detail
+
+
+def test_app_synced_fails_at_once_on_a_failed_operation() -> None:
+    seen = predicates.app_synced(_app("OutOfSync", "Failed", "abc"), "abc")
+    assert seen.state is State.FAILED
+
+
+def test_trigger_failures_reads_only_failed_trigger_lines() -> None:
+    log = "a\nFailed to execute a trigger: x\nb"
+    assert predicates.trigger_failures(log) == ["Failed to execute a trigger: x"]
