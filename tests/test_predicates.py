@@ -47,3 +47,13 @@ def test_app_synced_fails_at_once_on_a_failed_operation() -> None:
 def test_trigger_failures_reads_only_failed_trigger_lines() -> None:
     log = "a\nFailed to execute a trigger: x\nb"
     assert predicates.trigger_failures(log) == ["Failed to execute a trigger: x"]
+
+
+def test_a_comparison_with_an_older_head_is_told_apart() -> None:
+    app = _app("OutOfSync", "Succeeded", "new")
+    app["status"]["sync"]["revision"] = "old"
+    assert predicates.compared_with_an_older_head(app, "new") == "old"
+    assert predicates.compared_with_an_older_head(_app("Synced", "Succeeded", "new"), "new") is None
+    # an operation at another revision is not this case: the sync itself is behind
+    assert predicates.compared_with_an_older_head(app, "newer") is None
+    assert predicates.compared_with_an_older_head(None, "new") is None
