@@ -114,3 +114,37 @@ def test_digest_rewrite_only_for_images_built_here() -> None:
     assert "registry.k8s.io/ingress-nginx/controller:v1.5.1" in left
     assert any("kube-webhook-certgen" in i and "@sha256:" in i for i in left)  # not built: untouched
     assert images_in(objs) == pinned + [i for i in images_in(objs) if i not in pinned]  # originals unchanged
+
+
+def test_runs_side_by_side_fill_the_shared_mirrors_one_at_a_time(tmp_path: Path) -> None:
+    import threading
+    import time
+    from collections.abc import Sequence
+    from typing import Any
+
+    from fixtures.backends.kind import mirrors as kind_mirrors
+    from fixtures.proc import Runner
+
+    active: list[int] = []
+    overlap: list[bool] = []
+
+    class Recorder(Runner):
+        def run(self, argv: Sequence[str], **kw: Any) -> Any:
+            if argv[1] == "push":
+                active.append(1)
+                overlap.append(len(active) > 1)
+                time.sleep(0.05)  # a push in progress, long enough for the other thread to try
+                active.pop()
+            return None
+
+    ms = [kind_mirrors.Mirror("ghcr.io", 5001, online=False)]
+    refs = ["ghcr.io/letsencrypt/pebble:2.6.0", "ghcr.io/letsencrypt/pebble-challtestsrv:2.6.0"]
+    lock = tmp_path / "fill.lock"
+    threads = [
+        threading.Thread(target=kind_mirrors.fill, args=(ms, refs, "docker", Recorder(), lock)) for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(overlap) == 4 and not any(overlap)
