@@ -57,3 +57,50 @@ def test_a_comparison_with_an_older_head_is_told_apart() -> None:
     # an operation at another revision is not this case: the sync itself is behind
     assert predicates.compared_with_an_older_head(app, "newer") is None
     assert predicates.compared_with_an_older_head(None, "new") is None
+
+
+def _sensor() -> Obj:
+    import yaml
+
+    from fixtures.paths import ROOT
+
+    docs = yaml.safe_load_all((ROOT / "manifests/tutorial/ci/ci.yaml").read_text())
+    return next(d for d in docs if d and d.get("kind") == "Sensor")
+
+
+def _pod(name: str, env_value: str) -> Obj:
+    return {
+        "metadata": {"name": name},
+        "spec": {"containers": [{"name": "main", "env": [{"name": "SENSOR_OBJECT", "value": env_value}]}]},
+    }
+
+
+def test_a_sensor_pod_on_the_current_spec_is_told_from_an_earlier_one() -> None:
+    import copy
+
+    from fixtures.backends.sim.twins.events import object_env
+
+    sensor = _sensor()
+    old = _pod("ci-sensor-old", object_env(sensor))
+    assert predicates.pods_on_current_spec(sensor, [old]).state is State.OK
+    changed = copy.deepcopy(sensor)
+    changed["spec"]["triggers"][0]["template"]["name"] = "renamed"
+    new = _pod("ci-sensor-new", object_env(changed))
+    seen = predicates.pods_on_current_spec(changed, [old, new])
+    assert seen.state is State.PENDING and "ci-sensor-old" in seen.detail and "ci-sensor-new" not in seen.detail
+    assert predicates.pods_on_current_spec(changed, [new]).state is State.OK
+    assert predicates.pods_on_current_spec(changed, []).state is State.PENDING
+
+
+def test_go_omitempty_marshalling_is_the_same_spec() -> None:
+    import base64
+    import json
+
+    sensor = _sensor()
+    spelled_out = {
+        "metadata": {"name": "ci"},
+        "spec": {**sensor["spec"], "errorOnFailedRound": False, "replicas": None},
+    }
+    pod = _pod("ci-sensor-x", base64.b64encode(json.dumps(spelled_out).encode()).decode())
+    assert predicates.pods_on_current_spec(sensor, [pod]).state is State.OK
+    assert predicates.spec_in_pod(_pod("bad", "not base64 json"), "Sensor") is None
