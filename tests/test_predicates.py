@@ -104,3 +104,12 @@ def test_go_omitempty_marshalling_is_the_same_spec() -> None:
     pod = _pod("ci-sensor-x", base64.b64encode(json.dumps(spelled_out).encode()).decode())
     assert predicates.pods_on_current_spec(sensor, [pod]).state is State.OK
     assert predicates.spec_in_pod(_pod("bad", "not base64 json"), "Sensor") is None
+
+
+def test_refused_calls_are_told_from_numbers_in_a_log() -> None:
+    progress = '  % Total    % Received\n100   415  100   415    0     0   4150      0 --:--:--\n{"metadata":{"resourceVersion":"403"}}'
+    assert predicates.refused_api_calls(progress) == []
+    assert predicates.refused_api_calls("Invalid content type") == ["Invalid content type"]
+    assert predicates.refused_api_calls("HTTP/1.1 403 Forbidden\n") == ["HTTP/1.1 403 Forbidden"]
+    denied = '{"error":"permission denied","code":7,"message":"permission denied"}'
+    assert predicates.refused_api_calls(denied)
