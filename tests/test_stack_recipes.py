@@ -13,7 +13,34 @@ from fixtures.offline.gomod import RecipeError
 from fixtures.offline.releasemanifests import chart_yaml, concat, crds_only, crds_template, documents
 
 # The shape of argo-cd v2.6.3's files (Dockerfile builder stage, Makefile LDFLAGS, hack/tool-versions.sh).
-ARGOCD_DOCKERFILE = "ARG BASE_IMAGE=docker.io/library/ubuntu:22.04\nFROM docker.io/library/golang:1.18 AS builder\n"
+ARGOCD_DOCKERFILE = """ARG BASE_IMAGE=docker.io/library/ubuntu:22.04
+FROM docker.io/library/golang:1.18 AS builder
+RUN apt-get update && apt-get install --no-install-recommends -y \\
+    openssh-server nginx && \\
+    apt-get clean
+FROM $BASE_IMAGE AS argocd-base
+RUN groupadd -g $ARGOCD_USER_ID argocd && \\
+    apt-get update && \\
+    apt-get install -y \\
+    git git-lfs tini gpg tzdata && \\
+    apt-get clean
+FROM docker.io/library/golang:1.18 AS argocd-build
+"""
+# The shape of argo-cd v3.5.1's: helm 4 and kustomize 5, apt without Recommends, git-lfs from the builder, the
+# gitops-engine as a nested module.
+ARGOCD_V3_DOCKERFILE = """ARG BASE_IMAGE=docker.io/library/ubuntu:26.04@sha256:f3d2
+FROM docker.io/library/golang:1.26.4@sha256:7924 AS builder
+RUN ./install.sh helm && ./install.sh git-lfs
+FROM $BASE_IMAGE AS argocd-base
+RUN apt-get update && \\
+    apt-get install --no-install-recommends -y \\
+    git tini ca-certificates gpg gpg-agent tzdata connect-proxy openssh-client && \\
+    apt-get clean
+COPY --from=builder /usr/local/bin/git-lfs /usr/local/bin/git-lfs
+RUN git lfs install --system
+ENV GRPC_ENABLE_TXT_SERVICE_CONFIG=false
+FROM --platform=$BUILDPLATFORM docker.io/library/golang:1.26.4 AS argocd-build
+"""
 ARGOCD_MAKEFILE = """PACKAGE=github.com/argoproj/argo-cd/v2/common
 override LDFLAGS += \\
   -X ${PACKAGE}.version=${VERSION} \\
@@ -74,6 +101,54 @@ def test_argocd_recipe_matches_the_upstream_image_shape() -> None:
     assert "gnupg" in img.debian  # apt's Recommends of gpg: gpg-agent, which the repo-server's keyring needs
     assert "USER 999" in img.lines
     assert any("argocd-repo-server" in line for line in img.lines)
+
+
+def test_argocd_v3_recipe_follows_its_newer_dockerfile() -> None:
+    gitops = ("github.com/argoproj/argo-cd/gitops-engine", "./gitops-engine", "v0.0.0-20260708145834-74d0f9207b67")
+    f = sr.ModuleFacts(
+        "github.com/argoproj/argo-cd/v3", "v3.5.1", ARGOCD_V3_DOCKERFILE, ARGOCD_MAKEFILE.replace("/v2/", "/v3/"),
+        "3.5.1\n", "helm4_version=4.2.1\nkustomize5_version=5.8.1\ngit_lfs_version=3.7.1\n", "abc", "2026-08-12T11:24:40Z",
+        nested=(gitops,),
+    )  # fmt: skip
+    img = sr.recipe("quay.io/argoproj/argocd:v3.5.1", f)
+    assert isinstance(img, sr.StackImage)
+    versions = {b.module: b.version for b, _ in img.builds}
+    assert versions["helm.sh/helm/v4"] == "v4.2.1" and versions["sigs.k8s.io/kustomize/kustomize/v5"] == "v5.8.1"
+    argocd_b = next(b for b, dest in img.builds if dest == "/usr/local/bin/argocd")
+    assert argocd_b.replaces == ((gitops[0], f"{gitops[0]}@{gitops[2]}"),)
+    assert img.debian is not None and "connect-proxy" in img.debian and "git-lfs" in img.debian
+    assert "gnupg" not in img.debian  # --no-install-recommends
+    assert "RUN git lfs install --system" in img.lines and "ENV GRPC_ENABLE_TXT_SERVICE_CONFIG=false" in img.lines
+    assert any("argocd-commit-server" in line for line in img.lines)
+    what = {d.what: d for d in img.differences}
+    assert what["git-lfs"].here == "Debian bookworm's git-lfs"
+    assert what["base"].upstream == "docker.io/library/ubuntu:26.04 + apt-get"
+    assert what[f"nested module {gitops[0]}"].here.endswith(gitops[2])
+
+
+def test_apt_packages_read_the_stage_that_installs_them() -> None:
+    assert sr.apt_packages(ARGOCD_DOCKERFILE) == (("git", "git-lfs", "tini", "gpg", "tzdata"), True)
+    assert sr.apt_packages(ARGOCD_V3_DOCKERFILE)[1] is False
+    with pytest.raises(RecipeError, match="installs no apt packages"):
+        sr.apt_packages("FROM scratch AS argocd-base\n")
+
+
+def test_nested_replaces_and_the_commit_nearest_before_a_release() -> None:
+    gomod = "module x\n\nreplace github.com/a/b => ./b\n\nreplace (\n\tgithub.com/c/d v1.0.0 => ../d\n\tk8s.io/x => k8s.io/x v0.1.0\n)\n"
+    assert sr.nested_replaces(gomod) == [("github.com/a/b", "./b"), ("github.com/c/d", "../d")]
+    listed = ["v0.0.0-20260708145834-74d0f9207b67", "v0.0.0-20260827090335-e258ee23c3e5", "v0.7.3",
+              "v0.7.1-0.20260512161450-ff8d2f5207dc"]  # fmt: skip
+    assert sr.nearest_before(listed, "2026-08-12T11:24:40Z") == "v0.0.0-20260708145834-74d0f9207b67"
+    assert sr.nearest_before(listed, "2026-06-01T00:00:00Z") == "v0.7.1-0.20260512161450-ff8d2f5207dc"
+    assert sr.nearest_before(listed, "2020-01-01T00:00:00Z") is None
+
+
+def test_a_refused_release_falls_back_to_the_newest_served_one_below_it() -> None:
+    assert sr.older_served("v4.1.2", ["v4.0.5", "v3.7.0", "v4.2.0", "v4.1.0-rc1"]) == "v4.0.5"
+    assert sr.older_served("v4.1.2", ["v3.7.0"]) is None  # another major is another API
+    f = sr.ModuleFacts("github.com/argoproj/argo-workflows/v4", "v4.0.5", asked="v4.1.2")
+    assert "an earlier minor" in sr.substitution(f)[0].why
+    assert "same minor" in sr.substitution(sr.ModuleFacts("m", "v4.1.4", asked="v4.1.2"))[0].why
 
 
 def test_rollouts_recipe_is_scratch_with_the_controller() -> None:
@@ -169,7 +244,8 @@ include make/tools.mk
 def test_cert_manager_parts_follow_their_containerfiles() -> None:
     f = sr.ModuleFacts("github.com/cert-manager/cert-manager", "v1.11.0", makefile=CERT_MANAGER_MAKEFILE,
                        commit="2a0ef53b", gomod="module github.com/cert-manager/cert-manager\n\ngo 1.19\n",
-                       tools_mk="TOOLS += kind=v0.17.0\nTOOLS += helm=v3.10.0\n")  # fmt: skip
+                       tools_mk="TOOLS += kind=v0.17.0\nTOOLS += helm=v3.10.0\n",
+                       main_dirs=("acmesolver", "cainjector", "controller", "ctl", "webhook"))  # fmt: skip
     img = sr.recipe("quay.io/jetstack/cert-manager-webhook:v1.11.0", f)
     assert isinstance(img, sr.StackImage)
     b, dest = img.builds[0]
@@ -180,6 +256,13 @@ def test_cert_manager_parts_follow_their_containerfiles() -> None:
     assert sr.tools_mk_version(f.tools_mk, "helm") == "v3.10.0"
     with pytest.raises(RecipeError):
         sr.tools_mk_version(f.tools_mk, "ko")
+
+
+def test_cert_manager_binaries_in_modules_of_their_own_are_not_buildable() -> None:
+    f = sr.ModuleFacts("github.com/cert-manager/cert-manager", "v1.21.1", makefile=CERT_MANAGER_MAKEFILE)
+    got = sr.recipe("quay.io/jetstack/cert-manager-controller:v1.21.1", f)
+    assert isinstance(got, sr.Unbuildable)
+    assert "controller-binary" in got.why and "no cmd/controller" in got.why
 
 
 def test_release_manifest_helpers() -> None:
