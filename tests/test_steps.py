@@ -30,6 +30,20 @@ def test_step_verdicts() -> None:
     assert all(r.backend == "simulated" for r in s.records)
 
 
+def test_a_step_a_substitution_leaves_unverified_runs_but_never_passes() -> None:
+    s = Steps("t", "corrected@current", "real")
+    why = "not verified here (cert-manager v1.21.1 substituted: v1.11.0 stands in)"
+    with s.step("cert-manager issues every Certificate", "TLS", unverified=why) as rec:
+        rec.detail = "3 Certificate(s) Ready"
+    with pytest.raises(RuntimeError):
+        with s.step("the CI Certificate", "TLS", unverified=why):
+            raise RuntimeError("Certificate not Ready")
+    with s.step("no substitution here", unverified=None):
+        pass
+    assert [r.verdict for r in s.records] == [NOT_VERIFIED, FAILED, PASSED]
+    assert s.records[0].detail == f"{why}; it passed on the stand-in: 3 Certificate(s) Ready"
+
+
 def test_a_defect_step_failing_for_another_reason_is_a_failure() -> None:
     s = Steps("t", "as-written@current", "simulated")
     with pytest.raises(KeyError):
