@@ -151,6 +151,17 @@ def test_a_refused_release_falls_back_to_the_newest_served_one_below_it() -> Non
     assert "same minor" in sr.substitution(sr.ModuleFacts("m", "v4.1.4", asked="v4.1.2"))[0].why
 
 
+def test_a_substituted_build_says_the_release_it_stands_in_for() -> None:
+    """The controller names its executor ``argoexec:<its version>``: v4.1.4 built for ``argoexec:v4.1.2`` must say
+    v4.1.2, or it asks for an image that is not in the set."""
+    mk = "VERSION := $(GIT_TAG)\noverride LDFLAGS += -X github.com/argoproj/argo-workflows/v4.version=$(VERSION)\n"
+    f = sr.ModuleFacts("github.com/argoproj/argo-workflows/v4", "v4.1.4", makefile=mk, asked="v4.1.2")
+    assert sr.release_version(f) == "v4.1.2"
+    assert sr.release_version(sr.ModuleFacts("m", "v1.7.6", version_file="1.7.6\n", asked="v1.7.5")) == "1.7.5"
+    assert sr.release_version(sr.ModuleFacts("m", "v1.7.6", version_file="1.7.6\n")) == "1.7.6"
+    assert [d.what for d in sr.substitution(f)] == ["version", "version string"]
+
+
 def test_rollouts_recipe_is_scratch_with_the_controller() -> None:
     facts = sr.ModuleFacts(
         "github.com/argoproj/argo-rollouts", "v1.4.1", "FROM golang:1.19 as builder\n", ROLLOUTS_MAKEFILE
