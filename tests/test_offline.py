@@ -134,6 +134,28 @@ def test_a_substituted_module_raises_the_toolchain_its_gomod_needs() -> None:
     assert raised_toolchain(b, "go 1.18\n") is b
 
 
+def test_a_module_is_fetched_with_the_machines_go_not_the_recipes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """argo-rollouts v1.9.1's Dockerfile says golang:1.24 but its go.mod needs 1.24.9: ``go mod download`` with
+    ``GOTOOLCHAIN=go1.24.0`` refuses it (seen here), so the source is fetched first and the toolchain raised."""
+    from fixtures.offline import build
+
+    seen: dict[str, str] = {}
+
+    def module_dir(module: str, version: str, env: dict[str, str], cwd: Path) -> Path:
+        seen.update(env)
+        raise build.BuildError("stop here")
+
+    monkeypatch.setattr(build, "module_dir", module_dir)
+    b = recipes.GoBuild("github.com/argoproj/argo-rollouts", "v1.9.1", ("./cmd/rollouts-controller",),
+                        recipes.toolchain_for("1.24"), nosumdb=True)  # fmt: skip
+    with pytest.raises(build.BuildError, match="stop here"):
+        build.go_build(b, tmp_path)
+    assert "GOTOOLCHAIN" not in seen and "PATH" not in seen
+    assert seen == {"GOFLAGS": "-mod=mod", "GONOSUMDB": "github.com/argoproj/argo-rollouts"}
+
+
 def test_go_directive_prefers_toolchain_line() -> None:
     assert go_directive("module x\n\ngo 1.23.7\n") == "1.23.7"
     assert go_directive("module x\n\ngo 1.22\n\ntoolchain go1.23.4\n") == "1.23.4"
