@@ -4,6 +4,9 @@ pinned swagger.json."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -97,3 +100,34 @@ def test_the_fields_read_are_argocds_own(upstream: Upstream, tag: str) -> None:
         assert name in props, f"{name} not in v1alpha1ResourceDiff at {tag}"
     for name in argocd_diff.STATE_FIELDS:
         assert props[name]["type"] == "string"  # JSON strings: decoded by the reader
+
+
+class _Api:
+    def __init__(self, items: list[dict[str, Any]]):
+        self.items, self.calls = items, 0
+
+    def managed_resources(self, app: str) -> list[dict[str, Any]]:
+        self.calls += 1
+        return self.items
+
+
+class _Tutorial:
+    def __init__(self, api: _Api):
+        self.api = api
+
+    @contextmanager
+    def argocd(self) -> Iterator[_Api]:
+        yield self.api
+
+
+def test_a_failed_sync_wait_carries_the_diff_but_not_after_a_comparison_error() -> None:
+    from fixtures.flow.then import with_argocd_diff
+    from fixtures.predicates import app_synced
+
+    api = _Api([])
+    t = cast(Any, _Tutorial(api))
+    out_of_sync = app_synced({"status": {"sync": {"status": "OutOfSync"}, "operationState": {"phase": "Succeeded"}}})
+    got = with_argocd_diff(t, out_of_sync)
+    assert got is not None and got.evidence["argocd diff"] == "no resource differs" and api.calls == 1
+    broken = app_synced({"status": {"conditions": [{"type": "ComparisonError", "message": "kustomize build failed"}]}})
+    assert with_argocd_diff(t, broken) is broken and api.calls == 1  # not asked: nothing rendered to diff against
