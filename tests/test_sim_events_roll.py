@@ -11,6 +11,7 @@ import time
 from types import SimpleNamespace
 from typing import Any, cast
 
+import httpx
 import pytest
 
 from fixtures import predicates
@@ -175,3 +176,38 @@ def test_no_event_reaches_a_sensor_before_it_subscribes(events_world: Cluster) -
     events_world.events.subscribed.update(subscribed)
     assert events_world.push("refs/heads/later")["data"]["ref"] == "refs/heads/later"
     assert [c["data"]["ref"] for c in events_world.world.list("v1", "ConfigMap", NS)] == ["refs/heads/later"]
+
+
+def eventsource(endpoint: str) -> dict[str, Any]:
+    return {
+        "apiVersion": API,
+        "kind": "EventSource",
+        "metadata": {"name": "webhook", "namespace": NS},
+        "spec": {"webhook": {"push": {"port": "12000", "endpoint": endpoint, "method": "POST"}}},
+    }
+
+
+def test_a_changed_eventsource_serves_the_new_routes_from_its_new_pod(events_world: Cluster) -> None:
+    w = events_world.world
+    w.create(eventsource("/push"))
+
+    def served() -> tuple[str, int] | None:
+        """(pod, local port of its webhook) of the pod the twin serves the EventSource from."""
+        es_uid = w.list(API, "EventSource", NS)[0]["metadata"]["uid"]
+        for p in w.list("v1", "Pod", NS, "eventsource-name=webhook"):
+            ports = w.endpoints.get((NS, p["metadata"]["name"])) or {}
+            if events_world.events.serving.get(es_uid) == p["metadata"]["uid"] and 12000 in ports:
+                return p["metadata"]["name"], int(ports[12000].address.rsplit(":", 1)[1])
+        return None
+
+    events_world.settle("the EventSource's pod serves", lambda: served() is not None)
+    first, port = served() or ("", 0)
+    assert httpx.post(f"http://127.0.0.1:{port}/push", json={}).text == "success"
+
+    w.patch(w.list(API, "EventSource", NS)[0], {"spec": eventsource("/v2/push")["spec"]})
+    events_world.settle("the new pod serves the new route", lambda: (served() or (first,))[0] != first)
+    _, new_port = served() or ("", 0)
+    assert httpx.post(f"http://127.0.0.1:{new_port}/v2/push", json={}).text == "success"
+    assert httpx.post(f"http://127.0.0.1:{new_port}/push", json={}).status_code == 404
+    with pytest.raises(httpx.ConnectError):  # the first pod's servers are closed
+        httpx.post(f"http://127.0.0.1:{port}/push", json={}, timeout=2)
