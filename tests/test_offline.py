@@ -152,8 +152,8 @@ def test_a_module_is_fetched_with_the_machines_go_not_the_recipes(
                         recipes.toolchain_for("1.24"), nosumdb=True)  # fmt: skip
     with pytest.raises(build.BuildError, match="stop here"):
         build.go_build(b, tmp_path)
-    assert "GOTOOLCHAIN" not in seen and "PATH" not in seen
-    assert seen == {"GOFLAGS": "-mod=mod", "GONOSUMDB": "github.com/argoproj/argo-rollouts"}
+    assert "PATH" not in seen
+    assert seen == {"GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "auto", "GONOSUMDB": "github.com/argoproj/argo-rollouts"}
 
 
 def test_go_directive_prefers_toolchain_line() -> None:

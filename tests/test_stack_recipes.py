@@ -104,10 +104,10 @@ def test_argocd_recipe_matches_the_upstream_image_shape() -> None:
 
 
 def test_argocd_v3_recipe_follows_its_newer_dockerfile() -> None:
-    gitops = ("github.com/argoproj/argo-cd/gitops-engine", "./gitops-engine", "v0.0.0-20260708145834-74d0f9207b67")
+    gitops = ("github.com/argoproj/argo-cd/gitops-engine/v3", "./gitops-engine", "v3.6.0")
     f = sr.ModuleFacts(
         "github.com/argoproj/argo-cd/v3", "v3.5.1", ARGOCD_V3_DOCKERFILE, ARGOCD_MAKEFILE.replace("/v2/", "/v3/"),
-        "3.5.1\n", "helm4_version=4.2.1\nkustomize5_version=5.8.1\ngit_lfs_version=3.7.1\n", "abc", "2026-08-12T11:24:40Z",
+        "3.5.1\n", "# renovate\nHELM_VERSION=4.2.1\nkustomize5_version=5.8.1\nGIT_LFS_VERSION=3.7.1\n", "abc", "2026-08-12T11:24:40Z",
         nested=(gitops,),
     )  # fmt: skip
     img = sr.recipe("quay.io/argoproj/argocd:v3.5.1", f)
@@ -123,7 +123,7 @@ def test_argocd_v3_recipe_follows_its_newer_dockerfile() -> None:
     what = {d.what: d for d in img.differences}
     assert what["git-lfs"].here == "Debian bookworm's git-lfs"
     assert what["base"].upstream == "docker.io/library/ubuntu:26.04 + apt-get"
-    assert what[f"nested module {gitops[0]}"].here.endswith(gitops[2])
+    assert f"{gitops[0]}@{gitops[2]}" in img.built_from
 
 
 def test_apt_packages_read_the_stage_that_installs_them() -> None:
@@ -133,14 +133,25 @@ def test_apt_packages_read_the_stage_that_installs_them() -> None:
         sr.apt_packages("FROM scratch AS argocd-base\n")
 
 
-def test_nested_replaces_and_the_commit_nearest_before_a_release() -> None:
+def test_nested_modules_and_the_release_that_builds_as_released() -> None:
     gomod = "module x\n\nreplace github.com/a/b => ./b\n\nreplace (\n\tgithub.com/c/d v1.0.0 => ../d\n\tk8s.io/x => k8s.io/x v0.1.0\n)\n"
     assert sr.nested_replaces(gomod) == [("github.com/a/b", "./b"), ("github.com/c/d", "../d")]
-    listed = ["v0.0.0-20260708145834-74d0f9207b67", "v0.0.0-20260827090335-e258ee23c3e5", "v0.7.3",
-              "v0.7.1-0.20260512161450-ff8d2f5207dc"]  # fmt: skip
-    assert sr.nearest_before(listed, "2026-08-12T11:24:40Z") == "v0.0.0-20260708145834-74d0f9207b67"
-    assert sr.nearest_before(listed, "2026-06-01T00:00:00Z") == "v0.7.1-0.20260512161450-ff8d2f5207dc"
-    assert sr.nearest_before(listed, "2020-01-01T00:00:00Z") is None
+    v36 = "require (\n\tgithub.com/argoproj/argo-cd/gitops-engine/v3 v3.6.1 // Tagged as gitops-engine/vX.Y.Z\n)\n" \
+          "replace github.com/argoproj/argo-cd/gitops-engine/v3 => ./gitops-engine\n"  # fmt: skip
+    assert sr.nested_required(v36) == [("github.com/argoproj/argo-cd/gitops-engine/v3", "./gitops-engine", "v3.6.1")]
+    assert sr.nested_required("replace m => ./m\n") == [("m", "./m", "")]
+    assert sr.newer_served("v3.5.1", ["v3.6.1", "v3.5.2", "v3.6.0-rc2", "v3.4.0", "v4.0.0", "v3.6.0"]) == [
+        "v3.5.2", "v3.6.0", "v3.6.1"]  # fmt: skip
+
+
+def test_a_release_that_cannot_be_built_as_released() -> None:
+    why = "m@v3.5.1's ./gitops-engine is a nested module the module zip leaves out"
+    stuck = sr.ModuleFacts("github.com/argoproj/argo-cd/v3", "v3.5.1", asked="v3.5.1", not_as_released=why)
+    got = sr.recipe("quay.io/argoproj/argocd:v3.5.1", stuck)
+    assert isinstance(got, sr.Unbuildable) and why in got.why
+    moved = sr.ModuleFacts("github.com/argoproj/argo-cd/v3", "v3.6.0", asked="v3.5.1", not_as_released=why)
+    diff = sr.substitution(moved)[0]
+    assert (diff.upstream, diff.here) == ("v3.5.1", "v3.6.0") and "builds as released" in diff.why
 
 
 def test_a_refused_release_falls_back_to_the_newest_served_one_below_it() -> None:
@@ -200,6 +211,25 @@ WORKFLOWS_MAKEFILE = """override LDFLAGS += \\
   -X github.com/argoproj/argo-workflows/v3.version=$(VERSION) \\
   -X github.com/argoproj/argo-workflows/v3.gitCommit=${GIT_COMMIT}
 """
+
+
+def test_workflows_v4_layout_read_from_the_module() -> None:
+    """v4 embeds the UI (``ui/embed.go``; ``STATIC_FILES=false`` touches ``ui/dist/app/index.html``) and moved the
+    executor's signals to ``osspecific/``; v3 builds with ``server/static/files.go.stub``."""
+    df = "FROM golang:1.26.5-alpine3.23 AS builder\n"
+    v4 = sr.ModuleFacts("github.com/argoproj/argo-workflows/v4", "v4.1.4", df, WORKFLOWS_MAKEFILE, asked="v4.1.2",
+                        present=(sr.UI_EMBED, "workflow/executor/osspecific/signal_darwin.go"))  # fmt: skip
+    cli = sr.recipe("quay.io/argoproj/argocli:v4.1.2", v4)
+    exe = sr.recipe("quay.io/argoproj/argoexec:v4.1.2", v4)
+    assert isinstance(cli, sr.StackImage) and isinstance(exe, sr.StackImage)
+    assert cli.builds[0][0].touch == ("ui/dist/app/index.html",) and cli.builds[0][0].prepare == ()
+    assert exe.builds[0][0].prepare == (("workflow/executor/osspecific/signal_darwin.go",
+                                         "workflow/executor/osspecific/signal_linux.go"),)  # fmt: skip
+    v3 = sr.ModuleFacts("github.com/argoproj/argo-workflows/v3", "v3.4.4", df, WORKFLOWS_MAKEFILE,
+                        present=(sr.UI_STUB, "workflow/executor/os-specific/signal_darwin.go"))  # fmt: skip
+    cli3 = sr.recipe("quay.io/argoproj/argocli:v3.4.4", v3)
+    assert isinstance(cli3, sr.StackImage)
+    assert cli3.builds[0][0].prepare == ((sr.UI_STUB, "server/static/files.go"),) and not cli3.builds[0][0].touch
 
 
 def test_ldflags_without_a_package_variable() -> None:
