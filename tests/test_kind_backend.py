@@ -173,3 +173,38 @@ def test_up_and_close_on_stand_ins(api: ApiHTTPServer, tmp_path: Path, monkeypat
 
     assert "deleted" in b.close(failed=False)
     assert calls(bin_dir, "kind")[-1].startswith(f"delete cluster --name={NAME}")
+
+
+def test_offline_a_cert_manager_that_cannot_be_built_gets_a_stand_in(tmp_path: Path) -> None:
+    """With current pins cert-manager v1.21.1's images are not built (no module proxy serves its binaries); the
+    v1.11.0 release the as-written profile needs is, with its rendered manifest: it stands in, the install step
+    is skipped with that note, and ``cannot("cert-manager")`` says so (the TLS steps then read not verified)."""
+    from fixtures.images import cert_manager_images, stack_images
+    from fixtures.offline.local import LocalBuild
+    from fixtures.paths import UPSTREAM
+    from fixtures.upstream import Upstream
+
+    if not UPSTREAM.is_dir():
+        pytest.skip("../shared/upstream absent: the stack's image list is read from the install manifests")
+    upstream = Upstream(UPSTREAM)
+    profile = Profile.load("corrected", "current")
+    every = [r for refs in stack_images(upstream, profile.versions()).values() for r in refs]
+    built = [r for r in every if "cert-manager" not in r] + cert_manager_images("v1.11.0")
+    manifest = tmp_path / "v1.11.0.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: cert-manager}\n")
+    url = "https://github.com/cert-manager/cert-manager/releases/download/{}/cert-manager.yaml"
+    why = "github.com/cert-manager/cert-manager@v1.21.1 has no cmd/controller"
+    stack = {
+        "images": [{"ref": r, "id": "sha256:0"} for r in built],
+        "not_built": [{"ref": r, "why": why} for r in cert_manager_images("v1.21.1")],
+        "install_sources": [{"url": url.format("v1.11.0"), "path": str(manifest), "how": "helm template"}],
+    }
+    local = LocalBuild("current", tmp_path / "current.json", {"node_image": {"ref": "n", "id": "i"}, "stack": stack})
+    tool = Tool("x", "/bin/true", "test")
+    b = KindBackend(profile, tool, tool, tool, tmp_path, upstream=upstream, local=local, registry_mirror=True)
+    assert b._offline() is not None
+    note = b.cannot("cert-manager")
+    assert note is not None and note.startswith("not verified here (cert-manager v1.21.1 substituted: v1.11.0")
+    assert why in note and b.skipped_components()["cert-manager"] == note
+    assert b._stand_ins["cert-manager"].manifest == manifest
+    assert b.cannot("argo-cd") is None
