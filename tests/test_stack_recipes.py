@@ -403,3 +403,31 @@ def test_redis_keeps_the_official_images_protected_mode_default(tmp_path: Path) 
     conf.write_text("protected-mode yes\n")
     assert run(str(conf)) == str(conf)  # a config that sets it wins
     assert run("--protected-mode", "yes") == "--protected-mode yes"
+
+
+def test_a_bundled_tool_falls_back_to_the_nearest_patch_that_builds(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from fixtures.offline import build, stackimages
+    from fixtures.offline.recipes import GoBuild, toolchain_for
+
+    tried: list[str] = []
+
+    def go_build(b: GoBuild, root: Path) -> Path:
+        tried.append(b.version)
+        if b.version in ("v5.8.3", "v5.8.4"):
+            raise build.BuildError("reading https://proxy.golang.org/k8s.io/kube-openapi/...zip: 403 Forbidden")
+        return tmp_path
+
+    monkeypatch.setattr(build, "go_build", go_build)
+    monkeypatch.setattr(build, "module_served", lambda m, v, root, nosumdb=False: v != "v5.8.5")
+    b = GoBuild("sigs.k8s.io/kustomize/kustomize/v5", "v5.8.3", (".",), toolchain_for("1.27"))
+    out, used = stackimages.tool_build(b, tmp_path)
+    assert (out, used.version) == (tmp_path, "v5.8.2") and tried == ["v5.8.3", "v5.8.4", "v5.8.2"]
+
+    def broken(b: GoBuild, root: Path) -> Path:
+        raise build.BuildError("syntax error")  # not a refusal: no fallback, the error stands
+
+    monkeypatch.setattr(build, "go_build", broken)
+    with pytest.raises(build.BuildError, match="syntax error"):
+        stackimages.tool_build(b, tmp_path)
