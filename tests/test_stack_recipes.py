@@ -112,6 +112,10 @@ def test_argocd_v3_recipe_follows_its_newer_dockerfile() -> None:
     )  # fmt: skip
     img = sr.recipe("quay.io/argoproj/argocd:v3.5.1", f)
     assert isinstance(img, sr.StackImage)
+    moved = sr.recipe("quay.io/argoproj/argocd:v3.5.1", sr.replace(f, version="v3.6.0", asked="v3.5.1"))
+    assert isinstance(moved, sr.StackImage)
+    assert [(d.what, d.upstream, d.here) for d in moved.differences[:2]] == [
+        ("version", "v3.5.1", "v3.6.0"), ("version string", "v3.6.0", "v3.5.1")]  # fmt: skip
     versions = {b.module: b.version for b, _ in img.builds}
     assert versions["helm.sh/helm/v4"] == "v4.2.1" and versions["sigs.k8s.io/kustomize/kustomize/v5"] == "v5.8.1"
     argocd_b = next(b for b, dest in img.builds if dest == "/usr/local/bin/argocd")
