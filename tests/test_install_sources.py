@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from fixtures.images import images_in
-from fixtures.installrun import CommandOutcome, StepOutcome, not_installed
+from fixtures.installrun import CommandOutcome, StepOutcome, not_applied, not_installed
 from fixtures.installsource import localize, source_objects
 from fixtures.upstream import Upstream
 
@@ -65,6 +65,23 @@ def test_not_installed_names_only_steps_where_nothing_ran() -> None:
         StepOutcome("Show the admin password", [CommandOutcome("Show", 0, "x &", "not-run", note="bg")], 0.0),
     ]
     assert not_installed(outcomes) == {"argo-events": "not built"}
+
+
+def test_not_applied_names_steps_whose_apply_did_not_run() -> None:
+    """Seen on kind (current pins): ``kubectl create namespace argo`` ran, the apply of v4.1.2's install.yaml had
+    no local copy; the component wait then waited for a controller nothing had created."""
+    title = "Install start argo-workflows"
+    url = "https://github.com/argoproj/argo-workflows/releases/download/v4.1.2/install.yaml"
+    outcomes = [
+        StepOutcome(title, [CommandOutcome(title, 0, "kubectl create namespace argo", "ok"),
+                            CommandOutcome(title, 1, f"kubectl apply -n argo -f {url}", "not-run", note="no local copy"),
+                            CommandOutcome(title, 2, "kubectl -n argo wait --for=condition=Available deployment --all",
+                                           "ok")], 1.0),
+        StepOutcome("Install start argo-cd", [CommandOutcome("Install start argo-cd", 0, "kubectl apply -f x", "ok")], 1.0),
+        StepOutcome("Show the admin password", [CommandOutcome("Show", 0, "kubectl apply x &", "not-run", note="bg")], 0.0),
+    ]  # fmt: skip
+    assert not_applied(outcomes) == {"argo-workflows": "no local copy"}
+    assert not_installed(outcomes) == {}  # something of the step ran
 
 
 def test_workflows_release_asset_is_the_kustomized_cluster_install(upstream: Upstream) -> None:
