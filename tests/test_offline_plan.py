@@ -7,7 +7,9 @@ from pathlib import Path
 import yaml
 
 from fixtures import offlineplan as op
+from fixtures.images import cert_manager_images
 from fixtures.installplan import InstallPlan
+from fixtures.mirror import parse_ref
 from fixtures.paths import MANIFESTS
 
 
@@ -42,13 +44,13 @@ def test_every_on_top_command_maps_to_the_component_it_waits_on() -> None:
 def test_cert_manager_stand_in_is_the_newest_release_built_here(tmp_path: Path) -> None:
     url = "https://github.com/cert-manager/cert-manager/releases/download/{}/cert-manager.yaml"
     sources = {url.format(v): (tmp_path / f"{v}.yaml", "helm template") for v in ("v1.10.1", "v1.11.0", "v1.21.1")}
-    built = {op.parse_ref(r).tagged for v in ("v1.10.1", "v1.11.0") for r in op.cert_manager_images(v)}
+    built = {parse_ref(r).tagged for v in ("v1.10.1", "v1.11.0") for r in cert_manager_images(v)}
     stand = op.cert_manager_stand_in("v1.21.1", sources, built, "no cmd/controller")
     assert stand is not None and (stand.version, stand.manifest) == ("v1.11.0", tmp_path / "v1.11.0.yaml")
     assert stand.note().startswith("not verified here (cert-manager v1.21.1 substituted: v1.11.0 stands in")
     assert "no cmd/controller" in stand.note()
     # one image of v1.11.0 missing: the older complete release stands in; none complete: no stand-in
-    partial = built - {op.parse_ref(op.cert_manager_images("v1.11.0")[0]).tagged}
+    partial = built - {parse_ref(cert_manager_images("v1.11.0")[0]).tagged}
     got = op.cert_manager_stand_in("v1.21.1", sources, partial, "")
     assert got is not None and got.version == "v1.10.1"
     assert op.cert_manager_stand_in("v1.21.1", sources, set(), "") is None

@@ -4,6 +4,7 @@ build facts read from the module's own files (here in the shape of the pinned ta
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -112,7 +113,7 @@ def test_argocd_v3_recipe_follows_its_newer_dockerfile() -> None:
     )  # fmt: skip
     img = sr.recipe("quay.io/argoproj/argocd:v3.5.1", f)
     assert isinstance(img, sr.StackImage)
-    moved = sr.recipe("quay.io/argoproj/argocd:v3.5.1", sr.replace(f, version="v3.6.0", asked="v3.5.1"))
+    moved = sr.recipe("quay.io/argoproj/argocd:v3.5.1", replace(f, version="v3.6.0", asked="v3.5.1"))
     assert isinstance(moved, sr.StackImage)
     assert [(d.what, d.upstream, d.here) for d in moved.differences[:2]] == [
         ("version", "v3.5.1", "v3.6.0"), ("version string", "v3.6.0", "v3.5.1")]  # fmt: skip
