@@ -304,3 +304,18 @@ def test_local_build_manifest(tmp_path: Path) -> None:
     with pytest.raises(local.LocalBuildError, match="not an offline-images manifest for tutorial-2023"):
         local.parse("tutorial-2023", tmp_path / "m.json", json.dumps(data))
     assert local.find("current", tmp_path / "nowhere") is None
+
+
+def test_offline_images_warns_before_a_build_the_disk_cannot_hold() -> None:
+    import importlib.machinery
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "offline-images"
+    loader = importlib.machinery.SourceFileLoader("offline_images", str(path))
+    spec = importlib.util.spec_from_loader("offline_images", loader)
+    assert spec is not None
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    assert mod.disk_warning(40 * 10**9) is None
+    warning = mod.disk_warning(9 * 10**9)
+    assert warning is not None and "only 9.0 GB free" in warning and "go clean -cache" in warning
