@@ -319,3 +319,17 @@ def test_offline_images_warns_before_a_build_the_disk_cannot_hold() -> None:
     assert mod.disk_warning(40 * 10**9) is None
     warning = mod.disk_warning(9 * 10**9)
     assert warning is not None and "only 9.0 GB free" in warning and "go clean -cache" in warning
+
+
+def test_a_kept_rootfs_image_needs_no_debootstrap(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The README says to prune the offline cache's ``rootfs/`` tars to free disk: an image Docker still has must
+    then not be debootstrapped again (seen: every Debian-based image re-ran debootstrap after the prune)."""
+    from fixtures.offline import build, stackimages
+
+    def no_debootstrap(*a: object) -> Path:
+        raise AssertionError("debootstrap ran although Docker has the image")
+
+    monkeypatch.setattr(build, "rootfs_tar", no_debootstrap)
+    monkeypatch.setattr(build, "image_id", lambda ref: "sha256:1")
+    ref = stackimages.base_ref(("curl", "ca-certificates"), tmp_path)
+    assert ref == f"localhost/argo-suite-rootfs:stack-{build.rootfs_key('bookworm', ['ca-certificates', 'curl'])}"
