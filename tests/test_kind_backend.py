@@ -208,3 +208,19 @@ def test_offline_a_cert_manager_that_cannot_be_built_gets_a_stand_in(tmp_path: P
     assert why in note and b.skipped_components()["cert-manager"] == note
     assert b._stand_ins["cert-manager"].manifest == manifest
     assert b.cannot("argo-cd") is None
+
+
+def test_a_kept_cluster_is_reused_only_from_the_same_stack_build(tmp_path: Path) -> None:
+    from fixtures.offline.local import LocalBuild
+
+    profile = Profile.load("corrected", "current")
+    tool = Tool("x", "/bin/true", "test")
+
+    def backend(stack_hash: str | None, mirror: bool = True) -> KindBackend:
+        stack = {"images": [{"ref": "quay.io/argoproj/argocd:v3.5.1", "id": "i"}], "input_hash": stack_hash}
+        local = LocalBuild("current", tmp_path / "m.json", {"node_image": {"ref": "n", "id": "i"}, "stack": stack})
+        return KindBackend(profile, tool, tool, tool, tmp_path, local=local, registry_mirror=mirror)
+
+    assert backend("a").install_key() == backend("a").install_key()
+    assert backend("a").install_key() != backend("b").install_key()  # another build: install again
+    assert backend("a", mirror=False).install_key() == backend("b", mirror=False).install_key()  # online: pins only
