@@ -11,7 +11,8 @@ import pytest
 
 from fixtures import catalog
 from fixtures.backends.base import Backend
-from fixtures.installrun import explain, not_installed
+from fixtures.installrun import evidence_of, explain, not_installed, one_line
+from fixtures.offlineplan import step_component
 from fixtures.profiles import Profile
 from fixtures.steps import FAILED, NOT_VERIFIED, Steps, known_defects
 
@@ -43,25 +44,27 @@ def test_install(backend: Backend, profile: Profile, steps: Steps) -> None:
     outcomes = backend.install_outcomes
     assert outcomes, "the backend recorded no install outcome"
     failures = []
-    for cmd, verdict in explain(outcomes, predicted(profile)):
-        name = f"install: {cmd.run[:60]}"
+    for cmd, verdict, why in explain(outcomes, predicted(profile)):
+        name = f"install: {one_line(cmd.run)[:60]}"
         if verdict == NOT_VERIFIED:
-            steps.not_verified(name, cmd.step, cmd.note)
+            steps.not_verified(name, cmd.step, why)
             continue
-        with steps.step(name, section=cmd.step) as r:
+        component = step_component(cmd.step)
+        with steps.step(name, section=cmd.step, decided_by=(component,) if component else ()) as r:
             r.seconds = cmd.seconds
-            if verdict == "failed":
+            r.evidence.update(evidence_of(cmd))
+            if verdict == FAILED:
                 r.verdict = FAILED
-                r.detail = cmd.output[-300:]
-                failures.append(f"{cmd.object}: `{cmd.run}` exited {cmd.returncode}: {cmd.output[-300:]}")
+                r.detail = (f"{why}: " if why else "") + cmd.output[-300:]
+                failures.append(f"{cmd.object}: `{cmd.run}` exited {cmd.returncode}: {why or cmd.output[-300:]}")
             elif known_defects(verdict):
                 r.verdict = verdict
-                r.detail = cmd.output[-200:]
+                r.detail = f"shows {why}"
     skipped = not_installed(outcomes)
     for api_version, kind, component in KINDS:
         if component in skipped:
             steps.not_verified(f"the {kind} kind is served", "Install", skipped[component])
             continue
-        with steps.step(f"the {kind} kind is served", "Install"):
+        with steps.step(f"the {kind} kind is served", "Install", decided_by=(component,)):
             backend.kube.resource(api_version, kind)
     assert not failures, "install commands failed that no known defect explains:\n" + "\n".join(failures)

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from fixtures.backends.base import Backend
+from fixtures.components import Ran
 from fixtures.installrun import StepOutcome
 from fixtures.kube import Kube
 
@@ -72,6 +73,9 @@ class StandIn:
 
     def cannot(self, what: str) -> str | None:
         return None
+
+    def ran(self) -> dict[str, Ran]:
+        return {}
 
     def node_config(self) -> dict[str, Any] | None:
         return None

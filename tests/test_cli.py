@@ -67,19 +67,31 @@ def _pytest_cluster(
     )
 
 
-def test_cluster_scenarios_skip_naming_the_missing_engine() -> None:
+def test_cluster_scenarios_that_cannot_run_fail_naming_the_reason_once() -> None:
+    """The main job without an engine is red, not "passed with skips"; the reason and its fix, once, at the end."""
     proc = _pytest_cluster("--profile", "corrected", "--pins", "current")
-    assert proc.returncode == 0, proc.stdout
-    assert "SKIPPED" in proc.stdout and "no container engine" in proc.stdout
-    assert "--backend=sim" in proc.stdout
-
-
-def test_required_cluster_fails_instead_of_skipping() -> None:
-    proc = _pytest_cluster("--profile", "corrected", "--pins", "current", "--require-cluster")
     assert proc.returncode == 1, proc.stdout
-    assert "a cluster is required" in proc.stdout and "no container engine" in proc.stdout
-    env_proc = _pytest_cluster("--profile", "corrected", "--pins", "current", env={"ARGO_SUITE_REQUIRE_CLUSTER": "1"})
-    assert env_proc.returncode == 1, env_proc.stdout
+    assert "1 error" in proc.stdout.splitlines()[-1] and "passed" not in proc.stdout.splitlines()[-1]
+    assert proc.stdout.count("no container engine") == 1, proc.stdout
+    assert "cluster scenarios not run (1)" in proc.stdout and "--backend=sim" in proc.stdout
+
+
+def test_cluster_scenarios_skip_only_when_asked() -> None:
+    proc = _pytest_cluster("--profile", "corrected", "--pins", "current", "--allow-skip")
+    assert proc.returncode == 0, proc.stdout
+    assert "1 skipped" in proc.stdout and proc.stdout.count("no container engine") == 1
+    env_proc = _pytest_cluster("--profile", "corrected", "--pins", "current", env={"ARGO_SUITE_ALLOW_SKIP": "1"})
+    assert env_proc.returncode == 0, env_proc.stdout
+    # a required cluster is never skipped
+    req = _pytest_cluster("--profile", "corrected", "--pins", "current", "--allow-skip", "--require-cluster")
+    assert req.returncode == 1, req.stdout
+
+
+def test_the_reason_is_printed_once_under_xdist() -> None:
+    proc = _pytest_cluster("--pins", "current", "-n", "2")
+    assert proc.returncode == 1, proc.stdout
+    assert proc.stdout.count("no container engine") == 1, proc.stdout
+    assert "cluster scenarios not run (2)" in proc.stdout
 
 
 def test_missing_kubeconfig_is_a_usage_error(tmp_path: Path) -> None:

@@ -224,3 +224,105 @@ def test_a_kept_cluster_is_reused_only_from_the_same_stack_build(tmp_path: Path)
     assert backend("a").install_key() == backend("a").install_key()
     assert backend("a").install_key() != backend("b").install_key()  # another build: install again
     assert backend("a", mirror=False).install_key() == backend("b", mirror=False).install_key()  # online: pins only
+
+
+def _offline_backend(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, built: list[dict[str, object]], pins: str = "tutorial-2023"
+) -> KindBackend:
+    """A kind backend in offline mirror mode over a stack manifest of ``built`` images (nothing is started)."""
+    from fixtures.backends.base import substitutions_for
+    from fixtures.offline.local import LocalBuild
+    from fixtures.paths import UPSTREAM
+    from fixtures.upstream import Upstream
+
+    if not UPSTREAM.is_dir():
+        pytest.skip("../shared/upstream absent: the stack's image list is read from the install manifests")
+    local = LocalBuild(
+        pins, tmp_path / f"{pins}.json", {"node_image": {"ref": "n", "id": "i"}, "stack": {"images": built}}
+    )
+    tool = Tool("x", "/bin/true", "test")
+    b = KindBackend(
+        Profile.load("as-written", pins), tool, tool, tool, tmp_path, upstream=Upstream(UPSTREAM), local=local,
+        registry_mirror=True,
+    )  # fmt: skip
+    monkeypatch.setattr(b, "substitutions", lambda: substitutions_for("kind-registry:5000", "http://git.test"))
+    return b
+
+
+def _every_image(b: KindBackend) -> list[str]:
+    from fixtures.images import stack_images
+
+    assert b.upstream is not None
+    return sorted(
+        {r for refs in stack_images(b.upstream, b.profile.versions()).values() for r in refs} | set(b.ci_images())
+    )
+
+
+def test_every_cannot_branch_of_the_kind_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ingress-nginx substituted, the CI unable to run (an image not built), the CI's images built with
+    differences, and each answered None when it does not apply."""
+    from fixtures import ingress_substitute
+
+    b = _offline_backend(tmp_path, monkeypatch, [])
+    every = _every_image(b)
+    ci = b.ci_images()
+    assert ci, "the tutorial's CI names images"
+    # only Argo CD built: the CI cannot run, naming the images it misses
+    b = _offline_backend(tmp_path, monkeypatch, [{"ref": next(r for r in every if "argocd" in r), "id": "i"}])
+    none_built = b.cannot("ci-run")
+    assert none_built is not None and ci[0] in none_built
+    # everything built but ingress-nginx, for which the substitute is built
+    stand_in = [{"ref": r, "id": "i"} for r in every if "ingress-nginx" not in r] + [
+        {"ref": ingress_substitute.IMAGE, "id": "i"}
+    ]
+    b = _offline_backend(tmp_path, monkeypatch, stand_in)
+    assert b._offline() is not None
+    assert b.cannot("ci-run") is None
+    assert b.cannot("ci-images") is None  # built with no difference that leaves something unverified
+    assert b.cannot("ingress-nginx") == ingress_substitute.note(ingress_substitute.IMAGE)
+    assert b.cannot("argo-cd") is None
+    # a CI image built with a difference that leaves something unverified
+    curl = next(r for r in ci if r.startswith("alpine"))
+    with_diff = [
+        {**i, "differences": [{"what": "curl", "upstream": "8", "here": "Debian's curl", "why": "w",
+                               "not_verified": "curl's own release", "relation": "stand-in"}]}
+        if i["ref"] == curl else i
+        for i in stand_in
+    ]  # fmt: skip
+    b = _offline_backend(tmp_path, monkeypatch, with_diff)
+    got = b.cannot("ci-images")
+    assert got is not None and curl in got and "curl's own release" in got
+
+
+def test_what_ran_per_component_follows_the_recorded_relations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fixtures import ingress_substitute
+    from fixtures.components import Relation
+
+    b = _offline_backend(tmp_path, monkeypatch, [], pins="current")
+    every = _every_image(b)
+
+    def diff(relation: str, what: str = "version") -> dict[str, str]:
+        return {"what": what, "upstream": "v3.5.1", "here": "v3.6.0", "why": "w", "relation": relation}
+
+    built = []
+    for r in every:
+        if "ingress-nginx" in r:
+            continue
+        d = []
+        if "argoproj/argocd" in r:
+            d = [diff("another release"), diff("same release", "web UI")]
+        if "library/redis" in r or r.startswith("redis"):
+            d = [diff("stand-in", "base and version")]
+        built.append({"ref": r, "id": "i", "differences": d})
+    built.append({"ref": ingress_substitute.IMAGE, "id": "i"})
+    b = _offline_backend(tmp_path, monkeypatch, built, pins="current")
+    assert b._offline() is not None
+    ran = b.ran()
+    assert ran["argo-cd"].relation is Relation.ANOTHER and "v3.6.0" in ran["argo-cd"].what
+    assert ran["argo-cd-redis"].relation is Relation.STAND_IN
+    assert ran["ingress-nginx"].relation is Relation.STAND_IN and "traefik" in ran["ingress-nginx"].what
+    assert ran["argo-rollouts"].relation is Relation.SAME
+    # online (images pulled as users pull them): nothing differs
+    b = _offline_backend(tmp_path, monkeypatch, built, pins="current")
+    b.registry_mirror = False
+    assert b.ran() == {}

@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -111,9 +112,10 @@ def test_api_error_fails_fast_with_the_status(sim: Factory) -> None:
     assert e.value.status == 500 and "etcd unavailable" in str(e.value.body)
 
 
-def _ours() -> list[str]:
+def _ours(where: str = "argo-sim-") -> list[str]:
+    """The processes whose command line names ``where`` (a run's own directory)."""
     out = subprocess.run(["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True, check=True).stdout
-    return [line for line in out.splitlines() if "argo-sim-" in line and "ps -eo" not in line]
+    return [line for line in out.splitlines() if where in line and "ps -ww" not in line]
 
 
 def test_close_leaves_no_process_or_directory(sim: Factory) -> None:
@@ -127,43 +129,42 @@ def test_close_leaves_no_process_or_directory(sim: Factory) -> None:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_interrupted_run_leaves_nothing_behind(sig: int, tmp_path: Path) -> None:
-    before = set(Path("/tmp").glob("argo-sim-*"))
+def test_interrupted_run_leaves_nothing_behind(sig: int, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """A run stopped mid-scenario leaves no process and no directory. Only this run's own processes are counted:
+    its temporary directory is its own (TMPDIR), so a run beside it (another xdist worker) is not counted."""
+    # short: the sim's unix sockets live under it (a socket path has at most 107 bytes)
+    tmp = Path(tempfile.mkdtemp(prefix="ast-", dir="/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(tmp, ignore_errors=True))
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "scenarios/test_tutorial.py",
-            "--backend=sim",
-            "--profile",
-            "corrected",
-            "--pins",
-            "current",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "--artifacts",
-            str(tmp_path),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ},
-    )
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and not [line for line in _ours() if "podnet.py" in line]:
-        time.sleep(0.3)
-    if not [line for line in _ours() if "podnet.py" in line]:
+        [sys.executable, "-m", "pytest", "scenarios/test_tutorial.py", "--backend=sim", "--profile", "corrected",
+         "--pins", "current", "-p", "no:cacheprovider", "-q", "--artifacts", str(tmp_path / "artifacts")],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "TMPDIR": str(tmp)},
+    )  # fmt: skip
+    try:
+        expect(
+            lambda: (
+                Seen.ok("app pods up")
+                if [line for line in _ours(str(tmp)) if "podnet.py" in line]
+                else Seen.failed(f"the run ended with {proc.returncode}")
+                if proc.poll() is not None
+                else Seen.pending("no app pod yet")
+            ),
+            "the sim run's app pods started",
+            180,
+        )
+    except WaitFailed:
         proc.kill()
         pytest.fail(f"the app pods never started:\n{proc.communicate()[0].decode()[-3000:]}")
     proc.send_signal(sig)
     out = proc.communicate(timeout=60)[0].decode()
     assert proc.returncode != 0
-    time.sleep(0.5)
-    mine = [line for line in _ours() if not any(str(d) in line for d in before)]
-    assert not mine, f"left running after {signal.Signals(sig).name}: {mine}\n{out[-2000:]}"
-    assert set(Path("/tmp").glob("argo-sim-*")) <= before, "temporary directory left behind"
+    # the run's teardown has returned; its children may still be exiting: wait for them, bounded
+    expect(
+        lambda: Seen.pending("still running", left=_ours(str(tmp))) if _ours(str(tmp)) else Seen.ok("none left"),
+        f"no process of the run left after {signal.Signals(sig).name}",
+        10,
+    )
+    assert not list(tmp.glob("argo-sim-*")), f"temporary directory left behind\n{out[-2000:]}"
 
 
 def test_a_dead_runs_directory_is_swept(tmp_path: Path) -> None:

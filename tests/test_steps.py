@@ -7,8 +7,21 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.components import Ran, Relation
 from fixtures.redact import REDACTOR
-from fixtures.steps import FAILED, NOT_VERIFIED, PASSED, Steps, UnexpectedPass, junit, markdown, table, write
+from fixtures.steps import (
+    FAILED,
+    NOT_VERIFIED,
+    PASSED,
+    DefectNotShown,
+    Steps,
+    UnexpectedPass,
+    junit,
+    markdown,
+    table,
+    write,
+)
+from fixtures.waits import Seen, WaitFailed
 
 
 def test_step_verdicts() -> None:
@@ -16,7 +29,7 @@ def test_step_verdicts() -> None:
     with s.step("push v1"):
         pass
     with s.step("fire the GitHub webhook", defect="D18"):
-        raise AssertionError("no Workflow: index of untyped nil")
+        raise failed("no Workflow", **{"sensor log": '{"error": "index of untyped nil"}'})
     with pytest.raises(UnexpectedPass, match="D20"):
         with s.step("new revision after the second push", defect="D20"):
             pass
@@ -26,22 +39,54 @@ def test_step_verdicts() -> None:
     s.not_verified("real Let's Encrypt", "TLS", "needs public DNS")
     verdicts = [r.verdict for r in s.records]
     assert verdicts == [PASSED, "known defect D18", FAILED, FAILED, NOT_VERIFIED]
-    assert s.records[1].detail == "no Workflow: index of untyped nil"
+    assert s.records[1].detail.startswith("no Workflow: failed after")
+    assert s.records[1].evidence["shows D18"] == "sensor log: 'index of untyped nil'"
     assert all(r.backend == "simulated" for r in s.records)
 
 
-def test_a_step_a_substitution_leaves_unverified_runs_but_never_passes() -> None:
-    s = Steps("t", "corrected@current", "real")
-    why = "not verified here (cert-manager v1.21.1 substituted: v1.11.0 stands in)"
-    with s.step("cert-manager issues every Certificate", "TLS", unverified=why) as rec:
+RAN = {
+    "cert-manager": Ran("cert-manager", Relation.ANOTHER, "v1.11.0 for v1.21.1"),
+    "ingress-nginx": Ran("ingress-nginx", Relation.STAND_IN, "traefik serves the Ingresses"),
+    "argo-rollouts": Ran("argo-rollouts", Relation.SAME, "built here from its release"),
+}
+
+
+def test_a_step_decided_by_another_release_or_a_stand_in_runs_but_never_passes() -> None:
+    s = Steps("t", "corrected@current", "real", ran=RAN)
+    with s.step("cert-manager issues every Certificate", "TLS", decided_by=("cert-manager", "ingress-nginx")) as rec:
         rec.detail = "3 Certificate(s) Ready"
     with pytest.raises(RuntimeError):
-        with s.step("the CI Certificate", "TLS", unverified=why):
+        with s.step("the CI Certificate", "TLS", decided_by=("cert-manager",)):
             raise RuntimeError("Certificate not Ready")
-    with s.step("no substitution here", unverified=None):
+    with s.step("the Rollout is Healthy", decided_by=("argo-rollouts",)):
         pass
-    assert [r.verdict for r in s.records] == [NOT_VERIFIED, FAILED, PASSED]
-    assert s.records[0].detail == f"{why}; it passed on the stand-in: 3 Certificate(s) Ready"
+    with s.step("push the app"):
+        pass
+    assert [r.verdict for r in s.records] == [NOT_VERIFIED, FAILED, PASSED, PASSED]
+    first = s.records[0]
+    assert first.observed == PASSED and first.seen == PASSED
+    assert first.detail == (
+        "passed on cert-manager: another release (v1.11.0 for v1.21.1); ingress-nginx: stand-in (traefik serves the "
+        "Ingresses): 3 Certificate(s) Ready"
+    )
+    assert "(on cert-manager: another release" in s.records[1].detail and s.records[1].observed == ""
+
+
+def test_a_known_defect_seen_on_a_stand_in_is_not_verified_and_keeps_what_it_saw() -> None:
+    s = Steps("t", "as-written@current", "real", ran=RAN)
+    with s.step("preview serves only v2", defect="D13", decided_by=("argo-rollouts", "ingress-nginx")) as rec:
+        rec.evidence["requests per version"] = {"v1": 4, "v2": 5}
+        raise AssertionError("https://preview/ serves only v2: timed out")
+    (r,) = s.records
+    assert r.verdict == NOT_VERIFIED and r.observed == "known defect D13" and r.seen == "known defect D13"
+    assert r.detail.startswith("known defect D13 on ingress-nginx: stand-in")
+
+
+def test_a_step_narrows_its_deciders_to_what_took_part() -> None:
+    s = Steps("t", "as-written@current", "real", ran=RAN)
+    with s.step("the Workflow", decided_by=("argo-rollouts", "ingress-nginx")) as rec:
+        rec.decided_by = ["argo-rollouts"]
+    assert s.records[0].verdict == PASSED
 
 
 def test_a_defect_step_failing_for_another_reason_is_a_failure() -> None:
@@ -69,17 +114,47 @@ def test_renderings(tmp_path: Path) -> None:
     assert [f.name for f in files] == ["verdicts.md", "verdicts-junit.xml"]
 
 
-def test_a_defect_needs_its_observable() -> None:
-    from fixtures.steps import DefectNotShown
+def failed(what: str, **evidence: object) -> WaitFailed:
+    """A wait that failed with this evidence, as the flow's waits raise it."""
+    return WaitFailed(what, Seen.failed(what, **evidence), 1.0, timed_out=False)
 
+
+def test_a_defect_shows_only_by_its_observable_in_the_evidence() -> None:
     s = Steps("t", "as-written@current", "simulated")
     with s.step("fire", defect="D18"):
-        raise AssertionError("the Sensor failed the trigger: error calling index: index of untyped nil")
+        raise failed("the Sensor failed the trigger", **{"sensor log": "error calling index: index of untyped nil"})
     assert s.records[-1].verdict == "known defect D18"
+    # the observable's words in the message (a title, a wait's sentence) are not evidence
     with pytest.raises(DefectNotShown, match="D18"):
-        with s.step("fire again", defect="D18"):
-            raise AssertionError("webhook answered 503")
+        with s.step("fire again: index of untyped nil?", defect="D18"):
+            raise AssertionError("webhook answered 503; index of untyped nil")
     assert s.records[-1].verdict == FAILED
+    assert "saw no 'sensor log' in the evidence" in s.records[-1].detail
+
+
+def test_a_preview_serving_only_v1_is_not_d13() -> None:
+    """D13 is the preview mixing old and new pods: both versions answered. A preview that serves only v1 is
+    another failure (the new revision never reached it), though the step's title and the wait's text name
+    v1 and v2."""
+    s = Steps("t", "as-written@current", "simulated")
+    with pytest.raises(DefectNotShown):
+        with s.step("the preview host serves only v2", defect="D13") as rec:
+            rec.evidence["requests per version"] = {"v1": 80}
+            raise failed("https://preview/ serves only v2 (v1 then v2?)", counts={"v1": 8})
+    assert s.records[-1].verdict == FAILED
+    assert "expected D13" in s.records[-1].detail and "v1: 80" in s.records[-1].detail
+    with s.step("the preview host serves only v2", defect="D13") as rec:
+        rec.evidence["requests per version"] = {"v1": 41, "v2": 39}
+        raise failed("https://preview/ serves only v2")
+    assert s.records[-1].verdict == "known defect D13"
+    assert s.records[-1].evidence["shows D13"] == "requests per version: v1=41, v2=39"
+
+
+def test_a_defect_the_catalog_gives_no_observable_is_never_known() -> None:
+    s = Steps("t", "as-written@current", "simulated")
+    with pytest.raises(DefectNotShown, match="no observable"):
+        with s.step("the ingress", defect="D6"):
+            raise failed("LoadBalancer pending", anything="EXTERNAL-IP <pending>")
 
 
 def test_static_findings_become_rows_with_a_summary() -> None:
