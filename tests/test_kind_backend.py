@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -227,7 +227,7 @@ def test_a_kept_cluster_is_reused_only_from_the_same_stack_build(tmp_path: Path)
 
 
 def _offline_backend(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, built: list[dict[str, object]], pins: str = "tutorial-2023"
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, built: Sequence[Mapping[str, object]], pins: str = "tutorial-2023"
 ) -> KindBackend:
     """A kind backend in offline mirror mode over a stack manifest of ``built`` images (nothing is started)."""
     from fixtures.backends.base import substitutions_for
@@ -238,7 +238,9 @@ def _offline_backend(
     if not UPSTREAM.is_dir():
         pytest.skip("../shared/upstream absent: the stack's image list is read from the install manifests")
     local = LocalBuild(
-        pins, tmp_path / f"{pins}.json", {"node_image": {"ref": "n", "id": "i"}, "stack": {"images": built}}
+        pins,
+        tmp_path / f"{pins}.json",
+        {"node_image": {"ref": "n", "id": "i"}, "stack": {"images": [dict(i) for i in built]}},
     )
     tool = Tool("x", "/bin/true", "test")
     b = KindBackend(
