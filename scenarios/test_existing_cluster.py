@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures import inventory
-from fixtures.backends.existing import ExistingCluster
-from fixtures.profiles import Profile
-from fixtures.steps import Steps
-from fixtures.waits import State
+from argo_tutorial_suite.live import inventory as inventory
+from argo_tutorial_suite.live.cluster import ExistingCluster
+from argo_tutorial_suite.tutorial.profiles import Profile
+from argo_tutorial_suite.verdicts.steps import Steps
+from argo_tutorial_suite.verdicts.waits import State
 
 pytestmark = [pytest.mark.existing]
 

@@ -9,23 +9,24 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures import catalog
-from fixtures.backends.base import Backend
-from fixtures.installrun import evidence_of, explain, not_installed, one_line
-from fixtures.offlineplan import step_component
-from fixtures.profiles import Profile
-from fixtures.steps import FAILED, NOT_VERIFIED, Steps, known_defects
+from argo_tutorial_suite.apis import ARGOPROJ, CERT_MANAGER
+from argo_tutorial_suite.backends.base import Backend
+from argo_tutorial_suite.backends.install import evidence_of, explain, not_installed, one_line
+from argo_tutorial_suite.tutorial import catalog
+from argo_tutorial_suite.tutorial.installplan import step_component
+from argo_tutorial_suite.tutorial.profiles import Profile
+from argo_tutorial_suite.verdicts.steps import FAILED, NOT_VERIFIED, Steps, known_defects
 
 pytestmark = [pytest.mark.cluster, pytest.mark.profiles]
 
 KINDS = (
-    ("argoproj.io/v1alpha1", "Application", "argo-cd"),
-    ("argoproj.io/v1alpha1", "Rollout", "argo-rollouts"),
-    ("argoproj.io/v1alpha1", "Workflow", "argo-workflows"),
-    ("argoproj.io/v1alpha1", "EventBus", "argo-events"),
-    ("argoproj.io/v1alpha1", "EventSource", "argo-events"),
-    ("argoproj.io/v1alpha1", "Sensor", "argo-events"),
-    ("cert-manager.io/v1", "Issuer", "cert-manager"),
+    (ARGOPROJ, "Application", "argo-cd"),
+    (ARGOPROJ, "Rollout", "argo-rollouts"),
+    (ARGOPROJ, "Workflow", "argo-workflows"),
+    (ARGOPROJ, "EventBus", "argo-events"),
+    (ARGOPROJ, "EventSource", "argo-events"),
+    (ARGOPROJ, "Sensor", "argo-events"),
+    (CERT_MANAGER, "Issuer", "cert-manager"),
 )
 
 

@@ -20,12 +20,13 @@ from typing import Any
 
 import pytest
 
-from fixtures import gitserver, readiness
-from fixtures.backends.base import Backend
-from fixtures.oci import Ref, build, push
-from fixtures.profiles import Profile
-from fixtures.steps import Steps
-from fixtures.waits import Seen, expect, timeout_for
+from argo_tutorial_suite.backends import gitserver
+from argo_tutorial_suite.backends.base import Backend
+from argo_tutorial_suite.backends.oci import Ref, build, push
+from argo_tutorial_suite.probes import readiness
+from argo_tutorial_suite.tutorial.profiles import Profile
+from argo_tutorial_suite.verdicts.steps import Steps
+from argo_tutorial_suite.verdicts.waits import Seen, expect, timeout_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.smoke]
 

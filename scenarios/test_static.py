@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import catalog
-from fixtures.findings import Finding, render_all
-from fixtures.profiles import Pins, Profile
-from fixtures.static.engine import directory_bundle, profile_bundle, run
-from fixtures.static.report import finding_detail, folder_report, for_a_folder, record_profile, split_notes
-from fixtures.steps import FAILED, NOT_VERIFIED, PASSED, Steps
-from fixtures.upstream import Upstream
+from argo_tutorial_suite.static.engine import directory_bundle, profile_bundle, run
+from argo_tutorial_suite.static.findings import Finding, render_all
+from argo_tutorial_suite.static.report import finding_detail, folder_report, for_a_folder, record_profile, split_notes
+from argo_tutorial_suite.tutorial import catalog
+from argo_tutorial_suite.tutorial.profiles import Pins, Profile
+from argo_tutorial_suite.upstream import Upstream
+from argo_tutorial_suite.verdicts.steps import FAILED, NOT_VERIFIED, PASSED, Steps
 
 pytestmark = pytest.mark.static
 

@@ -1,4 +1,4 @@
-"""TLS for the tutorial's hosts with the ACME HTTP-01 flow, against a local ACME server (Pebble).
+"""TLS for the tutorial's hosts with the CERT_MANAGER_ACME HTTP-01 flow, against a local CERT_MANAGER_ACME server (Pebble).
 
 The tutorial's Issuers name Let's Encrypt; the only edits are ``spec.acme.server`` (the local Pebble)
 and a ``caBundle`` for it, as cert-manager's own e2e does. Checked: the Order and the Challenges are
@@ -18,18 +18,17 @@ from typing import Any
 import httpx
 import pytest
 
-from fixtures import components as C
-from fixtures import kustomize
-from fixtures.acme import issuer_for_pebble
-from fixtures.backends.base import Backend
-from fixtures.flow import APP_NS, CI_NS, Tutorial, yaml_objects
-from fixtures.profiles import Profile
-from fixtures.steps import Steps
-from fixtures.waits import Seen
+from argo_tutorial_suite.apis import CERT_MANAGER, CERT_MANAGER_ACME
+from argo_tutorial_suite.backends.base import Backend
+from argo_tutorial_suite.flow import APP_NS, CI_NS, Tutorial, yaml_objects
+from argo_tutorial_suite.tutorial import kustomize
+from argo_tutorial_suite.tutorial.issuers import issuer_for_pebble
+from argo_tutorial_suite.tutorial.profiles import Profile
+from argo_tutorial_suite.verdicts import components as C
+from argo_tutorial_suite.verdicts.steps import Steps
+from argo_tutorial_suite.verdicts.waits import Seen
 
 pytestmark = [pytest.mark.cluster, pytest.mark.profiles]
-CM = "cert-manager.io/v1"
-ACME = "acme.cert-manager.io/v1"
 
 
 def _ready(o: dict[str, Any] | None) -> bool:
@@ -59,7 +58,9 @@ def test_tls(backend: Backend, profile: Profile, steps: Steps, tmp_path: Path) -
     acme = backend.acme()
     if acme is None:
         steps.not_verified(
-            "HTTP-01 with a local ACME server", "TLS", f"the {backend.name} backend runs no local ACME server yet"
+            "HTTP-01 with a local CERT_MANAGER_ACME server",
+            "TLS",
+            f"the {backend.name} backend runs no local CERT_MANAGER_ACME server yet",
         )
         return
     directory, ca_bundle, _ = acme
@@ -93,7 +94,7 @@ def test_tls(backend: Backend, profile: Profile, steps: Steps, tmp_path: Path) -
     ) as rec:
 
         def probe() -> Seen:
-            certs = t.kube.list(CM, "Certificate", APP_NS)
+            certs = t.kube.list(CERT_MANAGER, "Certificate", APP_NS)
             for c in certs:
                 for cond in (c.get("status") or {}).get("conditions") or []:
                     if cond.get("type") == "Ready" and cond.get("reason") == "Failed":
@@ -102,8 +103,8 @@ def test_tls(backend: Backend, profile: Profile, steps: Steps, tmp_path: Path) -
             ready = [n for n in names if _ready(next((c for c in certs if c["metadata"]["name"] == n), None))]
             if len(ready) < len(names):
                 return Seen.pending(f"{len(ready)}/{len(names)} Certificates Ready")
-            orders = t.kube.list(ACME, "Order", APP_NS)
-            challenges = t.kube.list(ACME, "Challenge", APP_NS)
+            orders = t.kube.list(CERT_MANAGER_ACME, "Order", APP_NS)
+            challenges = t.kube.list(CERT_MANAGER_ACME, "Challenge", APP_NS)
             if any((o.get("status") or {}).get("state") != "valid" for o in orders) or any(
                 (c.get("status") or {}).get("state") != "valid" for c in challenges
             ):
@@ -112,10 +113,10 @@ def test_tls(backend: Backend, profile: Profile, steps: Steps, tmp_path: Path) -
                 f"{len(ready)} Certificate(s) Ready, {len(orders)} Order(s) and {len(challenges)} Challenge(s) valid"
             )
 
-        rec.detail = t.wait(probe, "Certificates Ready through ACME HTTP-01", "certificate").detail
+        rec.detail = t.wait(probe, "Certificates Ready through CERT_MANAGER_ACME HTTP-01", "certificate").detail
 
     again = backend.acme()
-    assert again is not None, "the local ACME server went away"
+    assert again is not None, "the local CERT_MANAGER_ACME server went away"
     root = again[2]
     ca_file = Path(tempfile.mkdtemp(dir=tmp_path)) / "pebble-root.pem"
     ca_file.write_text(root)
@@ -128,7 +129,7 @@ def test_tls(backend: Backend, profile: Profile, steps: Steps, tmp_path: Path) -
         # which certificate a host gets is the ingress controller's choice (for a host its secret does not cover,
         # ingress-nginx serves its own fake certificate), from what cert-manager issued
         with t.step(
-            f"{names}: each serves its own certificate from {secret}, chained to the ACME root",
+            f"{names}: each serves its own certificate from {secret}, chained to the CERT_MANAGER_ACME root",
             "TLS",
             defect="D14" if len(hosts) > 1 else None,
             decided_by=(C.INGRESS, C.CERT_MANAGER),
@@ -137,7 +138,7 @@ def test_tls(backend: Backend, profile: Profile, steps: Steps, tmp_path: Path) -
                 # the controller serves a Secret it was just given after its reload (seen on kind: one host
                 # still had the default certificate right after its Certificate went Ready)
                 t.wait(partial(_serves_verified, backend, host, ctx),
-                       f"{host} serves a certificate chained to the ACME root", "tls-reload")  # fmt: skip
+                       f"{host} serves a certificate chained to the CERT_MANAGER_ACME root", "tls-reload")  # fmt: skip
 
     # The webhook host: the ci Issuer and Ingress (its TLS is what GitHub would check, D31).
     with t.step("the CI webhook Ingress gets its certificate too", "TLS", decided_by=(C.CERT_MANAGER, C.INGRESS)):
@@ -147,7 +148,9 @@ def test_tls(backend: Backend, profile: Profile, steps: Steps, tmp_path: Path) -
         name = next(tls["secretName"] for o in ci_objs if o["kind"] == "Ingress" for tls in o["spec"].get("tls") or [])
         t.wait(
             lambda: (
-                Seen.ok("Ready") if _ready(t.kube.get(CM, "Certificate", name, CI_NS)) else Seen.pending("not Ready")
+                Seen.ok("Ready")
+                if _ready(t.kube.get(CERT_MANAGER, "Certificate", name, CI_NS))
+                else Seen.pending("not Ready")
             ),
             f"Certificate {CI_NS}/{name} Ready",
             "certificate",

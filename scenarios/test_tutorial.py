@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import catalog
-from fixtures.backends.base import Backend
-from fixtures.flow import Tutorial
-from fixtures.profiles import Profile
-from fixtures.steps import Steps
+from argo_tutorial_suite.backends.base import Backend
+from argo_tutorial_suite.flow import Tutorial
+from argo_tutorial_suite.tutorial import catalog
+from argo_tutorial_suite.tutorial.profiles import Profile
+from argo_tutorial_suite.verdicts.steps import Steps
 
 pytestmark = [pytest.mark.cluster, pytest.mark.profiles]
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fixtures import drift
-from fixtures.profiles import Pins, Profile
-from fixtures.redact import REDACTOR
-from fixtures.steps import Steps
+from argo_tutorial_suite.redact import REDACTOR
+from argo_tutorial_suite.tutorial import drift
+from argo_tutorial_suite.tutorial.profiles import Pins, Profile
+from argo_tutorial_suite.verdicts.steps import Steps
 
 pytestmark = [pytest.mark.static, pytest.mark.profiles]
 

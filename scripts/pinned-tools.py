@@ -15,21 +15,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fixtures.offline.pins import PINS, PinsError, read_pins
-from fixtures.tools import ToolError, download_hint
+from argo_offline_images.pins import PINS, PinsError, read_pins
+from argo_tutorial_suite.tools import ToolError, download_hint
 
 
 def offline(name: str, pins: dict[str, str | dict[str, str]]) -> int:
-    from fixtures.offline.build import BuildError, default_root, go_build, module_info
-    from fixtures.offline.gomod import RecipeError, k8s_ldflags
-    from fixtures.offline.recipes import GoBuild, toolchain_for, upstream_go
+    from argo_offline_images.build import BuildError, default_root, go_build, module_info
+    from argo_offline_images.gomod import RecipeError, k8s_ldflags
+    from argo_offline_images.recipes import GoBuild, toolchain_for, upstream_go
 
     root = default_root()
     root.mkdir(parents=True, exist_ok=True)
     kind = pins["kind"]
     kubectl = pins["kubectl"]
     assert isinstance(kind, dict) and isinstance(kubectl, dict)
-    from fixtures.offline.build import module_dir
+    from argo_offline_images.build import module_dir
 
     try:
         env = {"GOFLAGS": "-mod=mod"}

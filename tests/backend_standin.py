@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 
-from fixtures.backends.base import Backend
-from fixtures.components import Ran
-from fixtures.installrun import StepOutcome
-from fixtures.kube import Kube
+from argo_tutorial_suite.backends.base import Backend
+from argo_tutorial_suite.backends.install import StepOutcome
+from argo_tutorial_suite.kube import Kube
+from argo_tutorial_suite.verdicts.components import Ran
 
 __all__ = ["Backend", "StandIn"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from fixtures import acme
-from fixtures.acme import corefile_with_zones
+from argo_tutorial_suite.backends.kind import acme
+from argo_tutorial_suite.backends.kind.acme import corefile_with_zones
 
 
 def test_pebble_asks_challtestsrv_which_answers_with_the_ingress_ip() -> None:

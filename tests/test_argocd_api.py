@@ -1,11 +1,11 @@
-"""The suite's Argo CD client (fixtures/argocd_api.py), against a mock argocd-server."""
+"""The suite's Argo CD client (argo_tutorial_suite/flow/argocd_api.py), against a mock argocd-server."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
-from fixtures.argocd_api import ArgoCD
+from argo_tutorial_suite.flow.argocd_api import ArgoCD
 
 ROLLOUT = {"namespace": "my-awesome-app", "resourceName": "my-awesome-app", "version": "v1alpha1",
            "group": "argoproj.io", "kind": "Rollout"}  # fmt: skip

@@ -1,4 +1,4 @@
-"""Argo CD's diff of a resource (fixtures/argocd_diff.py), the client call, and the field names against the
+"""Argo CD's diff of a resource (argo_tutorial_suite/flow/argocd_diff.py), the client call, and the field names against the
 pinned swagger.json."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from typing import Any, cast
 import httpx
 import pytest
 
-from fixtures import argocd_diff
-from fixtures.argocd_api import ArgoCD
-from fixtures.objects import Obj
-from fixtures.upstream import Upstream
+from argo_tutorial_suite.flow import argocd_diff
+from argo_tutorial_suite.flow.argocd_api import ArgoCD
+from argo_tutorial_suite.objects import Obj
+from argo_tutorial_suite.upstream import Upstream
 
 LIVE: Obj = {
     "apiVersion": "argoproj.io/v1alpha1",
@@ -121,8 +121,8 @@ class _Tutorial:
 
 
 def test_a_failed_sync_wait_carries_the_diff_but_not_after_a_comparison_error() -> None:
-    from fixtures.flow.then import with_argocd_diff
-    from fixtures.predicates import app_synced
+    from argo_tutorial_suite.flow.then import with_argocd_diff
+    from argo_tutorial_suite.probes.predicates import app_synced
 
     api = _Api([])
     t = cast(Any, _Tutorial(api))

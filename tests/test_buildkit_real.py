@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from fixtures.backends.kind.registry import IMAGE as REGISTRY_IMAGE
-from fixtures.backends.sim.twins.workflows import PLAIN_HTTP_REFUSED, pushes_over_plain_http
-from fixtures.evidence import EVIDENCE
+from argo_tutorial_suite.backends.kind.registry import IMAGE as REGISTRY_IMAGE
+from argo_tutorial_suite.backends.sim.twins.workflows import PLAIN_HTTP_REFUSED, pushes_over_plain_http
+from argo_tutorial_suite.verdicts.evidence import EVIDENCE
 
 BUILDKIT = "moby/buildkit:v0.11.0-rootless"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.paths import ROOT
+from argo_tutorial_suite.paths import ROOT
 
 
 def _pytest(*args: str) -> subprocess.CompletedProcess[str]:

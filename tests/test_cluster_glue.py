@@ -13,18 +13,22 @@ from typing import Any
 
 import pytest
 
-from fixtures import images, inventory, preflight, readiness, tools
-from fixtures.backends.pool import Pool
-from fixtures.installplan import InstallPlan
-from fixtures.installrun import explain, resolve_floating, run_plan
-from fixtures.objects import Obj
-from fixtures.portforward import PortForwardError, parse_forwarding, pick_pod, port_forward
-from fixtures.proc import CommandFailed, Runner
-from fixtures.profiles import Pins, Profile
-from fixtures.redact import MASK, Redactor
-from fixtures.static.rules.install import ANNOTATION_LIMIT, required_anti_affinity_replicas
-from fixtures.upstream import Upstream
-from fixtures.waits import Seen, State, WaitFailed, expect, expect_consistently
+from argo_tutorial_suite import tools
+from argo_tutorial_suite.backends import host as preflight
+from argo_tutorial_suite.backends.install import explain, resolve_floating, run_plan
+from argo_tutorial_suite.backends.pool import Pool
+from argo_tutorial_suite.backends.portforward import PortForwardError, parse_forwarding, pick_pod, port_forward
+from argo_tutorial_suite.live import inventory as inventory
+from argo_tutorial_suite.objects import Obj
+from argo_tutorial_suite.probes import readiness
+from argo_tutorial_suite.proc import CommandFailed, Runner
+from argo_tutorial_suite.redact import MASK, Redactor
+from argo_tutorial_suite.static.rules.install import ANNOTATION_LIMIT, required_anti_affinity_replicas
+from argo_tutorial_suite.tutorial import images
+from argo_tutorial_suite.tutorial.installplan import InstallPlan
+from argo_tutorial_suite.tutorial.profiles import Pins, Profile
+from argo_tutorial_suite.upstream import Upstream
+from argo_tutorial_suite.verdicts.waits import Seen, State, WaitFailed, expect, expect_consistently
 from tests.standins import calls, recorder, script
 
 
@@ -391,7 +395,7 @@ def test_redaction_of_values_shapes_and_secrets() -> None:
 
 
 def test_command_failure_message_is_redacted() -> None:
-    from fixtures.redact import REDACTOR
+    from argo_tutorial_suite.redact import REDACTOR
 
     REDACTOR.register("hunter2-token")
     with pytest.raises(CommandFailed) as e:
@@ -636,7 +640,7 @@ def test_argo_workflows_v4_is_applied_server_side() -> None:
 
 
 def test_pool_remembers_a_failed_start_and_does_not_retry() -> None:
-    from fixtures.backends.pool import BackendFailed
+    from argo_tutorial_suite.backends.pool import BackendFailed
 
     tries: list[str] = []
 
@@ -656,7 +660,7 @@ def test_pool_remembers_a_failed_start_and_does_not_retry() -> None:
 def test_runner_cancel_kills_running_commands_at_once(tmp_path: Path) -> None:
     import threading
 
-    from fixtures.proc import Cancelled
+    from argo_tutorial_suite.proc import Cancelled
 
     runner = Runner()
     marker = tmp_path / "child-alive"
@@ -709,8 +713,8 @@ def test_install_commands_run_the_resolved_kubectl(tmp_path: Path, monkeypatch: 
 def test_install_outcomes_survive_a_kept_cluster() -> None:
     """A reused cluster gets its install's outcomes back from the marker instead of running the tutorial's
     script again (where `kubectl create namespace` fails with AlreadyExists)."""
-    from fixtures.backends.kind.backend import install_marker
-    from fixtures.installrun import CommandOutcome, StepOutcome, loads_outcomes, plan_hash
+    from argo_tutorial_suite.backends.install import CommandOutcome, StepOutcome, loads_outcomes, plan_hash
+    from argo_tutorial_suite.backends.kind.backend import install_marker
 
     outcomes = [
         StepOutcome(
@@ -769,7 +773,7 @@ def test_dockerfile_bases_and_digest_pins() -> None:
 
 
 def test_a_sensor_log_is_read_only_once_its_container_has_started() -> None:
-    from fixtures.flow.state import main_started
+    from argo_tutorial_suite.flow.state import main_started
 
     creating = {
         "status": {"containerStatuses": [{"name": "main", "state": {"waiting": {"reason": "ContainerCreating"}}}]}
@@ -779,7 +783,7 @@ def test_a_sensor_log_is_read_only_once_its_container_has_started() -> None:
 
 
 def test_shared_containers_stay_while_another_cluster_uses_them() -> None:
-    from fixtures.backends.kind.backend import other_nodes
+    from argo_tutorial_suite.backends.kind.backend import other_nodes
 
     shared = {"kind-registry", "argo-suite-mirror-docker-io"}
     net = {"a": {"Name": "kind-registry"}, "b": {"Name": "argo-suite-mirror-docker-io"}}

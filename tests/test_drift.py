@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fixtures.installplan import parse_script
-from fixtures.paths import MANIFESTS
-from fixtures.tutorial import TutorialFormatError, read_tutorial, tutorial_files
+from argo_tutorial_suite.paths import MANIFESTS
+from argo_tutorial_suite.tutorial.installplan import parse_script
+from argo_tutorial_suite.tutorial.text import TutorialFormatError, read_tutorial, tutorial_files
 
 TUTORIAL_DIR = MANIFESTS / "tutorial"
 
@@ -53,7 +53,7 @@ def test_drift_is_detected() -> None:
 
 
 def test_blockquoted_code_is_not_a_file() -> None:
-    from fixtures.tutorial import extract_blocks
+    from argo_tutorial_suite.tutorial.text import extract_blocks
 
     md = "### secret.yaml\n\n```yaml\na: 1\n```\n\n> ```json\n> {}\n> ```\n"
     assert [b.heading for b in extract_blocks(md)] == ["secret.yaml"]

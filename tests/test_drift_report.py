@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from fixtures import drift
-from fixtures.profiles import Pins, Profile
+from argo_tutorial_suite.tutorial import drift
+from argo_tutorial_suite.tutorial.profiles import Pins, Profile
 
 
 def client(tags: dict[str, str], fail: bool = False) -> httpx.Client:

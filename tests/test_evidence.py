@@ -1,4 +1,4 @@
-"""Committed real-run evidence (fixtures/evidence.py): recorded clean, read back, and the sim held to it."""
+"""Committed real-run evidence (argo_tutorial_suite/verdicts/evidence.py): recorded clean, read back, and the sim held to it."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import evidence, fidelity
-from fixtures.paths import ROOT
-from fixtures.redact import REDACTOR
-from fixtures.steps import NOT_VERIFIED, PASSED, StepRecord, known
+from argo_tutorial_suite.paths import ROOT
+from argo_tutorial_suite.redact import REDACTOR
+from argo_tutorial_suite.verdicts import evidence, fidelity
+from argo_tutorial_suite.verdicts.steps import NOT_VERIFIED, PASSED, StepRecord, known
 
 KIND = "real (kind v0.30.0, node image built locally (kindest/node:v1.34.0; manifest /root/.cache/x/current.json))"
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from fixtures.backends.existing import ExistingCluster
-from fixtures.backends.sim.apiserver import ApiHTTPServer, kubeconfig, make_store
-from fixtures.inventory import ADMIN_SECRET
-from fixtures.kube import Kube, api_client
-from fixtures.upstream import Upstream
-from fixtures.waits import State
+from argo_tutorial_suite.backends.sim.apiserver import ApiHTTPServer, kubeconfig, make_store
+from argo_tutorial_suite.kube import Kube, api_client
+from argo_tutorial_suite.live.cluster import ExistingCluster
+from argo_tutorial_suite.live.inventory import ADMIN_SECRET
+from argo_tutorial_suite.upstream import Upstream
+from argo_tutorial_suite.verdicts.waits import State
 
 FILES = (
     ("argo-cd", "v2.6.3", "manifests/ha/install.yaml", "argocd"),

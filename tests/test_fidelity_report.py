@@ -1,4 +1,4 @@
-"""The sim against kind (fixtures/fidelity.py): rows, statuses, notes, and the saved runs."""
+"""The sim against kind (argo_tutorial_suite/verdicts/fidelity.py): rows, statuses, notes, and the saved runs."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import fidelity
-from fixtures.steps import FAILED, NOT_VERIFIED, PASSED, StepRecord, known, loads
+from argo_tutorial_suite.verdicts import fidelity
+from argo_tutorial_suite.verdicts.steps import FAILED, NOT_VERIFIED, PASSED, StepRecord, known, loads
 
 KIND = "real (kind v0.17.0, node image built locally (x))"
 
@@ -84,7 +84,7 @@ def test_the_committed_sim_and_kind_evidence_disagree_nowhere_unexplained(pins: 
     """The committed records of real kind runs and of the sim (manifests/evidence/): every step both saw agrees,
     or a note explains why. Never skipped: the evidence is part of the project (CI also holds a fresh sim run to
     the kind evidence, ``--compare-evidence``)."""
-    from fixtures import evidence
+    from argo_tutorial_suite.verdicts import evidence
 
     kind, sim = evidence.load("kind", pins), evidence.load("sim", pins)
     assert kind is not None, f"no kind evidence for {pins}: record a real run with --record-evidence"

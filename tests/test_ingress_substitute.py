@@ -1,4 +1,4 @@
-"""The substitute ingress controller's manifests (fixtures/ingress_substitute.py) take the tutorial's Ingresses
+"""The substitute ingress controller's manifests (argo_tutorial_suite/backends/kind/ingress.py) take the tutorial's Ingresses
 as ingress-nginx's kind provider would, read against that provider's deploy.yaml in ../shared/upstream."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fixtures import ingress_substitute as sub
+from argo_tutorial_suite.backends.kind import ingress as sub
 
 KIND_DEPLOY = (
     Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""Install manifests without a download (fixtures/installsource.py), on the reference copy in ../shared/upstream."""
+"""Install manifests without a download (argo_tutorial_suite/backends/kind/install_sources.py), on the reference copy in ../shared/upstream."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fixtures.images import images_in
-from fixtures.installrun import CommandOutcome, StepOutcome, not_applied, not_installed
-from fixtures.installsource import localize, source_objects
-from fixtures.upstream import Upstream
+from argo_tutorial_suite.backends.install import CommandOutcome, StepOutcome, not_applied, not_installed
+from argo_tutorial_suite.backends.kind.install_sources import localize, source_objects
+from argo_tutorial_suite.tutorial.images import images_in
+from argo_tutorial_suite.upstream import Upstream
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "upstream"
 ROLLOUTS = "https://github.com/argoproj/argo-rollouts/releases/download/v1.4.1/install.yaml"

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fixtures.backends.kind.backend import KindBackend
-from fixtures.backends.sim.apiserver import ApiHTTPServer, make_store
-from fixtures.backends.sim.resources import BUILTIN
-from fixtures.profiles import Profile
-from fixtures.stack import COMPONENT_NS
-from fixtures.tools import Tool
+from argo_tutorial_suite.backends.kind.backend import KindBackend
+from argo_tutorial_suite.backends.sim.apiserver import ApiHTTPServer, make_store
+from argo_tutorial_suite.backends.sim.resources import BUILTIN
+from argo_tutorial_suite.tools import Tool
+from argo_tutorial_suite.tutorial.profiles import Profile
+from argo_tutorial_suite.tutorial.stack import COMPONENT_NS
 from tests.standins import calls, recorder
 
 NAME = "argo-suite-as-written-tutorial-2023"
@@ -179,10 +179,10 @@ def test_offline_a_cert_manager_that_cannot_be_built_gets_a_stand_in(tmp_path: P
     """With current pins cert-manager v1.21.1's images are not built (no module proxy serves its binaries); the
     v1.11.0 release the as-written profile needs is, with its rendered manifest: it stands in, the install step
     is skipped with that note, and ``cannot("cert-manager")`` says so (the TLS steps then read not verified)."""
-    from fixtures.images import cert_manager_images, stack_images
-    from fixtures.offline.local import LocalBuild
-    from fixtures.paths import UPSTREAM
-    from fixtures.upstream import Upstream
+    from argo_tutorial_suite.backends.kind.localbuild import LocalBuild
+    from argo_tutorial_suite.paths import UPSTREAM
+    from argo_tutorial_suite.tutorial.images import cert_manager_images, stack_images
+    from argo_tutorial_suite.upstream import Upstream
 
     if not UPSTREAM.is_dir():
         pytest.skip("../shared/upstream absent: the stack's image list is read from the install manifests")
@@ -211,7 +211,7 @@ def test_offline_a_cert_manager_that_cannot_be_built_gets_a_stand_in(tmp_path: P
 
 
 def test_a_kept_cluster_is_reused_only_from_the_same_stack_build(tmp_path: Path) -> None:
-    from fixtures.offline.local import LocalBuild
+    from argo_tutorial_suite.backends.kind.localbuild import LocalBuild
 
     profile = Profile.load("corrected", "current")
     tool = Tool("x", "/bin/true", "test")
@@ -230,10 +230,10 @@ def _offline_backend(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, built: Sequence[Mapping[str, object]], pins: str = "tutorial-2023"
 ) -> KindBackend:
     """A kind backend in offline mirror mode over a stack manifest of ``built`` images (nothing is started)."""
-    from fixtures.backends.base import substitutions_for
-    from fixtures.offline.local import LocalBuild
-    from fixtures.paths import UPSTREAM
-    from fixtures.upstream import Upstream
+    from argo_tutorial_suite.backends.base import substitutions_for
+    from argo_tutorial_suite.backends.kind.localbuild import LocalBuild
+    from argo_tutorial_suite.paths import UPSTREAM
+    from argo_tutorial_suite.upstream import Upstream
 
     if not UPSTREAM.is_dir():
         pytest.skip("../shared/upstream absent: the stack's image list is read from the install manifests")
@@ -252,7 +252,7 @@ def _offline_backend(
 
 
 def _every_image(b: KindBackend) -> list[str]:
-    from fixtures.images import stack_images
+    from argo_tutorial_suite.tutorial.images import stack_images
 
     assert b.upstream is not None
     return sorted(
@@ -263,7 +263,7 @@ def _every_image(b: KindBackend) -> list[str]:
 def test_every_cannot_branch_of_the_kind_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """ingress-nginx substituted, the CI unable to run (an image not built), the CI's images built with
     differences, and each answered None when it does not apply."""
-    from fixtures import ingress_substitute
+    from argo_tutorial_suite.backends.kind import ingress as ingress_substitute
 
     b = _offline_backend(tmp_path, monkeypatch, [])
     every = _every_image(b)
@@ -297,8 +297,8 @@ def test_every_cannot_branch_of_the_kind_backend(tmp_path: Path, monkeypatch: py
 
 
 def test_what_ran_per_component_follows_the_recorded_relations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from fixtures import ingress_substitute
-    from fixtures.components import Relation
+    from argo_tutorial_suite.backends.kind import ingress as ingress_substitute
+    from argo_tutorial_suite.verdicts.components import Relation
 
     b = _offline_backend(tmp_path, monkeypatch, [], pins="current")
     every = _every_image(b)

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fixtures.backends.kind.cluster import KindCreateFailed, KindLifecycle, keep_after, nodes_ready
-from fixtures.backends.kind.config import (
+from argo_tutorial_suite.backends.gitserver import GIT_NODE_PORT, SERVICE, manifests
+from argo_tutorial_suite.backends.kind.cluster import KindCreateFailed, KindLifecycle, keep_after, nodes_ready
+from argo_tutorial_suite.backends.kind.config import (
     CONTAINERD_CERTS_D_PATCH,
     HASH_LABEL,
     ClusterSpec,
@@ -18,12 +19,11 @@ from fixtures.backends.kind.config import (
     render,
     reuse_decision,
 )
-from fixtures.backends.kind.registry import LocalRegistry, is_connected
-from fixtures.gitserver import GIT_NODE_PORT, SERVICE, manifests
-from fixtures.proc import Runner
-from fixtures.profiles import Profile
-from fixtures.tools import Tool
-from fixtures.waits import State
+from argo_tutorial_suite.backends.kind.registry import LocalRegistry, is_connected
+from argo_tutorial_suite.proc import Runner
+from argo_tutorial_suite.tools import Tool
+from argo_tutorial_suite.tutorial.profiles import Profile
+from argo_tutorial_suite.verdicts.waits import State
 from tests.standins import calls, recorder
 
 IMAGE = "kindest/node:v1.34.0@sha256:7416a61b42b1662ca6ca89f02028ac133a309a2a30ba309614e8ec94d976dc5a"
@@ -218,7 +218,7 @@ def test_git_server_node_port_is_the_mapped_one() -> None:
 
 
 def test_registry_host_port_only_for_a_running_container() -> None:
-    from fixtures.backends.kind.registry import registry_host_port
+    from argo_tutorial_suite.backends.kind.registry import registry_host_port
 
     assert registry_host_port('true {"5000/tcp":[{"HostIp":"127.0.0.1","HostPort":"41234"}]}') == 41234
     assert registry_host_port('false {"5000/tcp":[{"HostIp":"127.0.0.1","HostPort":"41234"}]}') is None
@@ -227,7 +227,7 @@ def test_registry_host_port_only_for_a_running_container() -> None:
 
 
 def test_registry_patch_follows_kinds_recipe_at_each_version() -> None:
-    from fixtures.backends.kind.config import registry_patch
+    from argo_tutorial_suite.backends.kind.config import registry_patch
 
     old = registry_patch("v0.17.0", "kind-registry:5000")
     assert 'registry.mirrors."kind-registry:5000"' in old and 'endpoint = ["http://kind-registry:5000"]' in old
@@ -243,7 +243,7 @@ def test_registry_patch_follows_kinds_recipe_at_each_version() -> None:
 
 
 def test_create_error_lines_drop_the_go_stack() -> None:
-    from fixtures.backends.kind.cluster import create_error_lines
+    from argo_tutorial_suite.backends.kind.cluster import create_error_lines
 
     out = (
         "ERROR: failed to create cluster: failed to init node with kubeadm\n"

@@ -1,4 +1,4 @@
-"""Registry mirror mode (fixtures/mirror.py), on the real install manifests in ../shared/upstream."""
+"""Registry mirror mode (argo_tutorial_suite/backends/kind/mirror_config.py), on the real install manifests in ../shared/upstream."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fixtures import mirror
-from fixtures.images import images_in
+from argo_image_refs import RefError, parse_ref
+from argo_tutorial_suite.backends.kind import mirror_config as mirror
+from argo_tutorial_suite.tutorial.images import images_in
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "upstream"
 INSTALLS = [
@@ -46,14 +47,14 @@ def load(rel: str) -> list[dict[str, object]]:
     ],
 )
 def test_parse_ref_applies_dockers_defaults(ref: str, host: str, path: str, tag: str) -> None:
-    r = mirror.parse_ref(ref)
+    r = parse_ref(ref)
     assert (r.host, r.path, r.tag, r.digest) == (host, path, tag, "")
 
 
 @pytest.mark.parametrize("bad", ["", "two words", "Upper/Case:1", "x@sha256:short"])
 def test_parse_ref_refuses_what_is_not_a_reference(bad: str) -> None:
-    with pytest.raises(mirror.RefError):
-        mirror.parse_ref(bad)
+    with pytest.raises(RefError):
+        parse_ref(bad)
 
 
 @pytest.mark.parametrize("rel", INSTALLS)
@@ -61,7 +62,7 @@ def test_every_upstream_install_image_has_a_mirror(rel: str) -> None:
     refs = images_in(load(rel))
     assert refs
     assert set(mirror.hosts_of(refs)) <= set(mirror.UPSTREAMS)
-    assert all(mirror.parse_ref(r).host in mirror.UPSTREAMS for r in refs), refs
+    assert all(parse_ref(r).host in mirror.UPSTREAMS for r in refs), refs
 
 
 def test_kind_before_v020_gets_mirrors_patches_that_are_toml_and_cover_aliases() -> None:
@@ -106,7 +107,7 @@ def test_digest_rewrite_only_for_images_built_here() -> None:
     objs = load("ingress-nginx/controller-v1.5.1/deploy/static/provider/kind/deploy.yaml")
     pinned = [i for i in images_in(objs) if "@sha256:" in i]
     assert len(pinned) == 2
-    controller = mirror.parse_ref(next(i for i in pinned if "/controller:" in i)).tagged
+    controller = parse_ref(next(i for i in pinned if "/controller:" in i)).tagged
     new, rewrites = mirror.rewrite_digests(objs, {controller})
     assert [r.here for r in rewrites] == ["registry.k8s.io/ingress-nginx/controller:v1.5.1"]
     assert "Deployment/ingress-nginx-controller" in rewrites[0].where
@@ -122,8 +123,8 @@ def test_runs_side_by_side_fill_the_shared_mirrors_one_at_a_time(tmp_path: Path)
     from collections.abc import Sequence
     from typing import Any
 
-    from fixtures.backends.kind import mirrors as kind_mirrors
-    from fixtures.proc import Runner
+    from argo_tutorial_suite.backends.kind import mirrors as kind_mirrors
+    from argo_tutorial_suite.proc import Runner
 
     active: list[int] = []
     overlap: list[bool] = []

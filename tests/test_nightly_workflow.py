@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from fixtures.paths import ROOT
-from fixtures.profiles import PINS, PROFILES
+from argo_tutorial_suite.paths import ROOT
+from argo_tutorial_suite.tutorial.profiles import PINS, PROFILES
 
 WORKFLOW = ROOT / ".github" / "workflows" / "nightly.yml"
 

@@ -1,11 +1,11 @@
-"""The node's cgroup v1 preparation (fixtures/offline/nodeimage.py): run against a fake /sys/fs/cgroup."""
+"""The node's cgroup v1 preparation (argo_offline_images/nodeimage.py): run against a fake /sys/fs/cgroup."""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
 
-from fixtures.offline.nodeimage import CGROUP_V1_SCRIPT, SHARED_CONTROLLERS
+from argo_offline_images.nodeimage import CGROUP_V1_SCRIPT, SHARED_CONTROLLERS
 
 
 def test_the_script_is_valid_sh_and_unmounts_each_shared_controller() -> None:

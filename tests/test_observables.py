@@ -1,4 +1,4 @@
-"""The catalog's observables (fixtures/observables.py): what each test reads, and the catalog's own."""
+"""The catalog's observables (argo_tutorial_suite/verdicts/observables.py): what each test reads, and the catalog's own."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from fixtures import catalog
-from fixtures.observables import Observable, ObservableError, parse, text_of
-from fixtures.paths import ROOT
+from argo_tutorial_suite.paths import ROOT
+from argo_tutorial_suite.tutorial import catalog
+from argo_tutorial_suite.verdicts.observables import Observable, ObservableError, parse, text_of
 
 
 def test_matches_reads_only_the_named_evidence() -> None:

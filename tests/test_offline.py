@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fixtures.offline import gomod, local, pins, recipes
-from fixtures.offline.build import raised_toolchain
-from fixtures.offline.nodeimage import clean_install_packages, cni_manifest, go_directive
+from argo_offline_images import gomod, pins, recipes
+from argo_offline_images.build import raised_toolchain
+from argo_offline_images.nodeimage import clean_install_packages, cni_manifest, go_directive
+from argo_tutorial_suite.backends.kind import localbuild as local
 
 ROOT = Path(__file__).resolve().parent.parent
 MODCACHE = Path(os.environ.get("GOMODCACHE", Path.home() / "go/pkg/mod"))
@@ -139,7 +140,7 @@ def test_a_module_is_fetched_with_the_machines_go_not_the_recipes(
 ) -> None:
     """argo-rollouts v1.9.1's Dockerfile says golang:1.24 but its go.mod needs 1.24.9: ``go mod download`` with
     ``GOTOOLCHAIN=go1.24.0`` refuses it (seen here), so the source is fetched first and the toolchain raised."""
-    from fixtures.offline import build
+    from argo_offline_images import build
 
     seen: dict[str, str] = {}
 
@@ -244,7 +245,7 @@ def test_cni_manifest_is_a_template_kind_fills() -> None:
 
 
 def test_cni_daemon_is_gofmt_clean_and_vets() -> None:
-    src = ROOT / "fixtures/offline/cni"
+    src = ROOT / "argo_offline_images/cni"
     if subprocess.run(["go", "version"], capture_output=True, check=False).returncode != 0:
         pytest.skip("no go command")
     fmt = subprocess.run(["gofmt", "-l", str(src)], capture_output=True, text=True, check=False)
@@ -307,24 +308,30 @@ def test_local_build_manifest(tmp_path: Path) -> None:
 
 
 def test_offline_images_warns_before_a_build_the_disk_cannot_hold() -> None:
-    import importlib.machinery
-    import importlib.util
+    from argo_offline_images.cli import disk_warning
 
-    path = Path(__file__).resolve().parents[1] / "scripts" / "offline-images"
-    loader = importlib.machinery.SourceFileLoader("offline_images", str(path))
-    spec = importlib.util.spec_from_loader("offline_images", loader)
-    assert spec is not None
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    assert mod.disk_warning(40 * 10**9) is None
-    warning = mod.disk_warning(9 * 10**9)
+    assert disk_warning(40 * 10**9) is None
+    warning = disk_warning(9 * 10**9)
     assert warning is not None and "only 9.0 GB free" in warning and "go clean -cache" in warning
+
+
+def test_the_builder_refuses_a_bad_image_list(tmp_path: Path) -> None:
+    from argo_offline_images.cli import read_image_list
+
+    good = tmp_path / "good.json"
+    good.write_text('{"registry": "registry:3.0.0", "stack": ["b:1", "a:1", "a:1"]}')
+    assert read_image_list(good).stack == ["a:1", "b:1"]
+    for text, says in (("{", "--images"), ('{"stack": []}', "'registry'"), ('{"registry": "r", "stack": [1]}', "list")):
+        bad = tmp_path / "bad.json"
+        bad.write_text(text)
+        with pytest.raises(ValueError, match=says):
+            read_image_list(bad)
 
 
 def test_a_kept_rootfs_image_needs_no_debootstrap(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The README says to prune the offline cache's ``rootfs/`` tars to free disk: an image Docker still has must
     then not be debootstrapped again (seen: every Debian-based image re-ran debootstrap after the prune)."""
-    from fixtures.offline import build, stackimages
+    from argo_offline_images import build, stackimages
 
     def no_debootstrap(*a: object) -> Path:
         raise AssertionError("debootstrap ran although Docker has the image")

@@ -1,4 +1,4 @@
-"""What a run with no download leaves out (fixtures/offlineplan.py), on the tutorial's and the on-top plans."""
+"""What a run with no download leaves out (argo_tutorial_suite/backends/kind/offline.py), on the tutorial's and the on-top plans."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from pathlib import Path
 
 import yaml
 
-from fixtures import offlineplan as op
-from fixtures.images import cert_manager_images
-from fixtures.installplan import InstallPlan
-from fixtures.mirror import parse_ref
-from fixtures.paths import MANIFESTS
+from argo_image_refs import parse_ref
+from argo_tutorial_suite.backends.kind import offline as op
+from argo_tutorial_suite.paths import MANIFESTS
+from argo_tutorial_suite.tutorial.images import cert_manager_images
+from argo_tutorial_suite.tutorial.installplan import InstallPlan, step_component
 
 
 def test_missing_images_per_component() -> None:
@@ -22,8 +22,8 @@ def test_missing_images_per_component() -> None:
 
 
 def test_step_and_command_components() -> None:
-    assert op.step_component("Install start argo-events") == "argo-events"
-    assert op.step_component("Show the admin password") is None
+    assert step_component("Install start argo-events") == "argo-events"
+    assert step_component("Show the admin password") is None
     assert op.command_components("kubectl -n argo-events wait --for=condition=Available deployment --all") == {
         "argo-events"
     }

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fixtures import predicates
-from fixtures.objects import Obj
-from fixtures.waits import State
+from argo_tutorial_suite.objects import Obj
+from argo_tutorial_suite.probes import predicates
+from argo_tutorial_suite.verdicts.waits import State
 
 
 def _app(sync: str, phase: str, rev: str, resources: list[Obj] | None = None) -> Obj:
@@ -62,7 +62,7 @@ def test_a_comparison_with_an_older_head_is_told_apart() -> None:
 def _sensor() -> Obj:
     import yaml
 
-    from fixtures.paths import ROOT
+    from argo_tutorial_suite.paths import ROOT
 
     docs = yaml.safe_load_all((ROOT / "manifests/tutorial/ci/ci.yaml").read_text())
     return next(d for d in docs if d and d.get("kind") == "Sensor")
@@ -78,7 +78,7 @@ def _pod(name: str, env_value: str) -> Obj:
 def test_a_sensor_pod_on_the_current_spec_is_told_from_an_earlier_one() -> None:
     import copy
 
-    from fixtures.backends.sim.twins.events import object_env
+    from argo_tutorial_suite.backends.sim.twins.events import object_env
 
     sensor = _sensor()
     old = _pod("ci-sensor-old", object_env(sensor))

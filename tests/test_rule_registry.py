@@ -1,6 +1,6 @@
 """Every static rule ID can fire and can stay quiet: a rule made to never fire (or to always fire) turns a test red.
 
-The registry is what the rules declare (``@rule("ID", ...)``, :func:`fixtures.static.engine.registry`). Each ID
+The registry is what the rules declare (``@rule("ID", ...)``, :func:`argo_tutorial_suite.static.engine.registry`). Each ID
 has either explicit cases here (a small folder where it fires, and the same folder fixed where it stays quiet),
 or catalog expectations: the tutorial's as-written files fire it and the corrected files, which fix exactly
 those defects, are quiet. A rule ID with neither fails :func:`test_every_registered_rule_id_has_both_cases`.
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import catalog
-from fixtures.profiles import Pins, Profile
-from fixtures.static.engine import directory_bundle, profile_bundle, registry, run
-from fixtures.upstream import Upstream
+from argo_tutorial_suite.static.engine import directory_bundle, profile_bundle, registry, run
+from argo_tutorial_suite.tutorial import catalog
+from argo_tutorial_suite.tutorial.profiles import Pins, Profile
+from argo_tutorial_suite.upstream import Upstream
 
 NS = "apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n"
 DEPLOY = (
@@ -295,7 +295,7 @@ def test_helm_template_fires_when_the_chart_does_not_render(tmp_path: Path, monk
 
 
 def test_rule_crash_is_a_finding_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from fixtures.static import engine
+    from argo_tutorial_suite.static import engine
 
     registry()  # the rules are registered
 

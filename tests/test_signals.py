@@ -1,4 +1,4 @@
-"""A second signal during teardown is said, not raised (fixtures/signals.py)."""
+"""A second signal during teardown is said, not raised (argo_tutorial_suite/signals.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from fixtures.signals import teardown_shield
+from argo_tutorial_suite.signals import teardown_shield
 
 
 def test_signals_inside_the_shield_are_noted_not_raised() -> None:

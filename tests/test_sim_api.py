@@ -13,10 +13,10 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import ConflictError, NotFoundError
 
-from fixtures.backends.sim.apiserver import ApiHTTPServer, kubeconfig, make_store
-from fixtures.backends.sim.store import ApiError, json_patch, label_match, merge_patch, strategic_merge_patch
-from fixtures.kube import Kube, api_client
-from fixtures.upstream import Upstream
+from argo_tutorial_suite.backends.sim.apiserver import ApiHTTPServer, kubeconfig, make_store
+from argo_tutorial_suite.backends.sim.store import ApiError, json_patch, label_match, merge_patch, strategic_merge_patch
+from argo_tutorial_suite.kube import Kube, api_client
+from argo_tutorial_suite.upstream import Upstream
 
 RO = "argoproj.io/v1alpha1"
 

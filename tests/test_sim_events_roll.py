@@ -14,14 +14,15 @@ from typing import Any, cast
 import httpx
 import pytest
 
-from fixtures import predicates
-from fixtures.backends.sim.apiserver import make_store
-from fixtures.backends.sim.twins.apps import Controllers, Kubelet
-from fixtures.backends.sim.twins.events import API, Events
-from fixtures.backends.sim.world import Faults, Settings, World
-from fixtures.paths import UPSTREAM
-from fixtures.upstream import Upstream
-from fixtures.waits import State
+from argo_tutorial_suite.apis import ARGOPROJ as API
+from argo_tutorial_suite.backends.sim.apiserver import make_store
+from argo_tutorial_suite.backends.sim.twins.apps import Controllers, Kubelet
+from argo_tutorial_suite.backends.sim.twins.events import Events
+from argo_tutorial_suite.backends.sim.world import Faults, Settings, World
+from argo_tutorial_suite.paths import UPSTREAM
+from argo_tutorial_suite.probes import predicates
+from argo_tutorial_suite.upstream import Upstream
+from argo_tutorial_suite.verdicts.waits import State
 
 EVENTS = "v1.7.5"
 NS = "ci"

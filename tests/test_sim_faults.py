@@ -19,15 +19,15 @@ from pathlib import Path
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from fixtures.backends.sim.backend import SimBackend, start_sim
-from fixtures.backends.sim.store import ApiError, Res
-from fixtures.backends.sim.world import Faults, Settings
-from fixtures.flow import Tutorial
-from fixtures.paths import ROOT
-from fixtures.profiles import Profile
-from fixtures.steps import FAILED, Steps
-from fixtures.upstream import Upstream
-from fixtures.waits import Seen, WaitFailed, expect
+from argo_tutorial_suite.backends.sim.backend import SimBackend, start_sim
+from argo_tutorial_suite.backends.sim.store import ApiError, Res
+from argo_tutorial_suite.backends.sim.world import Faults, Settings
+from argo_tutorial_suite.flow import Tutorial
+from argo_tutorial_suite.paths import ROOT
+from argo_tutorial_suite.tutorial.profiles import Profile
+from argo_tutorial_suite.upstream import Upstream
+from argo_tutorial_suite.verdicts.steps import FAILED, Steps
+from argo_tutorial_suite.verdicts.waits import Seen, WaitFailed, expect
 
 Factory = Callable[..., tuple[SimBackend, Tutorial]]
 
@@ -170,7 +170,7 @@ def test_interrupted_run_leaves_nothing_behind(sig: int, tmp_path: Path, request
 def test_a_dead_runs_directory_is_swept(tmp_path: Path) -> None:
     import tempfile
 
-    from fixtures.backends.sim.procs import sweep
+    from argo_tutorial_suite.backends.sim.procs import sweep
 
     d = Path(tempfile.mkdtemp(prefix="argo-sim-test-sweep-"))
     (d / "owner.pid").write_text("999999999")

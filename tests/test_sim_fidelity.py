@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from fixtures import payloads
-from fixtures.backends.sim.twins import events, rollouts, workflows
-from fixtures.paths import UPSTREAM
+from argo_tutorial_suite.backends.sim.twins import events, rollouts, workflows
+from argo_tutorial_suite.paths import UPSTREAM
+from argo_tutorial_suite.tutorial import payloads
 
 ROLLOUT_CUSTOM = "resource_customizations/argoproj.io/Rollout"
 
@@ -132,7 +132,7 @@ def test_ssh_key_is_parsed_before_the_clone() -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
-    from fixtures.paths import MANIFESTS
+    from argo_tutorial_suite.paths import MANIFESTS
 
     docs = list(yaml.safe_load_all((MANIFESTS / "tutorial/ci/ci.yaml").read_text()))
     secret = next(d for d in docs if d and d.get("kind") == "Secret" and d["metadata"]["name"] == "git-ssh-key")
@@ -151,8 +151,8 @@ def test_ssh_key_is_parsed_before_the_clone() -> None:
 def test_ingress_serves_a_secret_only_for_the_hosts_it_names(tmp_path: Path) -> None:
     """ingress-nginx keeps the fake certificate for a host the TLS secret's certificate does not name (D14's
     second host), instead of serving a certificate for another name."""
-    from fixtures.backends.sim.twins.ingress import cert_covers
-    from fixtures.tls import self_signed
+    from argo_tutorial_suite.backends.sim.twins.ingress import cert_covers
+    from argo_tutorial_suite.backends.tls import self_signed
 
     crt, _ = self_signed("app", ["my-awesome-app.argo-tutorial.test", "*.wild.test"], tmp_path)
     pem = crt.read_bytes()
@@ -180,7 +180,7 @@ def test_ingress_serves_a_secret_only_for_the_hosts_it_names(tmp_path: Path) -> 
 def test_issuer_health_follows_argo_cds_lua(status: dict[str, Any], health: str) -> None:
     """``resource_customizations/cert-manager.io/Issuer/health.lua``: Ready False -> Degraded, True -> Healthy,
     else Progressing "Initializing issuer" (the app is as Degraded as its worst resource)."""
-    from fixtures.backends.sim.twins.argocd import resource_health
+    from argo_tutorial_suite.backends.sim.twins.argocd import resource_health
 
     issuer = {"apiVersion": "cert-manager.io/v1", "kind": "Issuer", "metadata": {"name": "x"}, "status": status}
     assert resource_health(None, issuer, issuer)[0] == health  # type: ignore[arg-type]
@@ -189,7 +189,7 @@ def test_issuer_health_follows_argo_cds_lua(status: dict[str, Any], health: str)
 def test_ingress_health_waits_for_the_published_address() -> None:
     """gitops-engine ``health_ingress.go``: Progressing until ``status.loadBalancer.ingress`` is set (ingress-nginx's
     kind provider publishes ``localhost``)."""
-    from fixtures.backends.sim.twins.argocd import resource_health
+    from argo_tutorial_suite.backends.sim.twins.argocd import resource_health
 
     ing = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "x"}}
     assert resource_health(None, ing, ing)[0] == "Progressing"  # type: ignore[arg-type]

@@ -10,8 +10,8 @@ from typing import cast
 
 import pytest
 
-from fixtures.backends.sim.twins.argocd import Source
-from fixtures.backends.sim.world import Settings, World
+from argo_tutorial_suite.backends.sim.twins.argocd import Source
+from argo_tutorial_suite.backends.sim.world import Settings, World
 
 
 def commit(repo: Path, text: str) -> str:

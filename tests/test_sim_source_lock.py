@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.backends.sim.twins.argocd import Source
+from argo_tutorial_suite.backends.sim.twins.argocd import Source
 
 KUSTOMIZATION = "resources:\n  - {name}\n"
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n"

@@ -1,4 +1,4 @@
-"""The stack's image recipes (fixtures/offline/stackrecipes.py): chosen by repository, versions from the tag,
+"""The stack's image recipes (argo_offline_images/stackrecipes.py): chosen by repository, versions from the tag,
 build facts read from the module's own files (here in the shape of the pinned tags' files)."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.offline import stackrecipes as sr
-from fixtures.offline.gomod import RecipeError
-from fixtures.offline.releasemanifests import chart_yaml, concat, crds_only, crds_template, documents
+from argo_offline_images import stackrecipes as sr
+from argo_offline_images.gomod import RecipeError
+from argo_offline_images.releasemanifests import chart_yaml, concat, crds_only, crds_template, documents
 
 # The shape of argo-cd v2.6.3's files (Dockerfile builder stage, Makefile LDFLAGS, hack/tool-versions.sh).
 ARGOCD_DOCKERFILE = """ARG BASE_IMAGE=docker.io/library/ubuntu:22.04
@@ -413,8 +413,8 @@ def test_redis_keeps_the_official_images_protected_mode_default(tmp_path: Path) 
 def test_a_bundled_tool_falls_back_to_the_nearest_patch_that_builds(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from fixtures.offline import build, stackimages
-    from fixtures.offline.recipes import GoBuild, toolchain_for
+    from argo_offline_images import build, stackimages
+    from argo_offline_images.recipes import GoBuild, toolchain_for
 
     tried: list[str] = []
 

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import catalog
-from fixtures.gotemplate import TemplateError, paths, render
-from fixtures.installplan import classify_url, parse_script
-from fixtures.payloads import bitbucket_push, canonical_header, event_data, github_push
-from fixtures.profiles import Pins, Profile
-from fixtures.static.engine import Bundle, Source, directory_bundle, run
-from fixtures.static.rules.ci import argocd_enforces_json
-from fixtures.static.rules.code import eol_parts
-from fixtures.static.rules.gitops import image_repo
-from fixtures.upstream import Upstream, UpstreamMismatch, UpstreamUnavailable
+from argo_tutorial_suite.static.engine import Bundle, Source, directory_bundle, run
+from argo_tutorial_suite.static.rules.ci import argocd_enforces_json
+from argo_tutorial_suite.static.rules.code import eol_parts
+from argo_tutorial_suite.static.rules.gitops import image_repo
+from argo_tutorial_suite.tutorial import catalog
+from argo_tutorial_suite.tutorial.gotemplate import TemplateError, paths, render
+from argo_tutorial_suite.tutorial.installplan import classify_url, parse_script
+from argo_tutorial_suite.tutorial.payloads import bitbucket_push, canonical_header, event_data, github_push
+from argo_tutorial_suite.tutorial.profiles import Pins, Profile
+from argo_tutorial_suite.upstream import Upstream, UpstreamMismatch, UpstreamUnavailable
 
 TUTORIAL_TEMPLATE = '"{{ (index .Input.body.push.changes 0).new.target.hash | substr 0 7 }}"'
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -165,7 +165,7 @@ def test_shared_tls_secret_rule() -> None:
             "spec": {"tls": [{"hosts": [host], "secretName": "s"}]},
         }
 
-    from fixtures.static.rules.generic import ingress_tls_secret_shared
+    from argo_tutorial_suite.static.rules.generic import ingress_tls_secret_shared
 
     b = Bundle(sources=[Source(ing("a", "a.test"), "a"), Source(ing("b", "b.test"), "b")])
     assert {f.obj for f in ingress_tls_secret_shared(b)} == {"Ingress/n/a", "Ingress/n/b"}
@@ -174,7 +174,7 @@ def test_shared_tls_secret_rule() -> None:
 
 
 def test_secret_rule_sees_data() -> None:
-    from fixtures.static.rules.generic import secrets_in_git
+    from argo_tutorial_suite.static.rules.generic import secrets_in_git
 
     s = {
         "apiVersion": "v1",
@@ -188,8 +188,8 @@ def test_secret_rule_sees_data() -> None:
 
 
 def test_catalog_tags_only_the_tutorials_own_findings() -> None:
-    from fixtures import catalog
-    from fixtures.findings import Finding
+    from argo_tutorial_suite.static.findings import Finding
+    from argo_tutorial_suite.tutorial import catalog
 
     d, r, o = sorted(catalog.expected_findings("tutorial-2023"))[0]
     tagged = catalog.tag([Finding(r, o, "m"), Finding(r, "Other/x/y", "m")])
@@ -218,7 +218,7 @@ def test_corrected_fixes_are_tagged() -> None:
     """Every patch operation or file of the corrected overlay names the defect(s) it fixes."""
     import re
 
-    from fixtures.paths import MANIFESTS
+    from argo_tutorial_suite.paths import MANIFESTS
 
     for f in (MANIFESTS / "corrected").rglob("*.yaml"):
         text = f.read_text()
@@ -333,7 +333,7 @@ def test_references_between_objects(tmp_path: Path) -> None:
 
 
 def test_a_folder_with_only_notes_passes_with_a_report(tmp_path: Path) -> None:
-    from fixtures.static.report import folder_report, split_notes
+    from argo_tutorial_suite.static.report import folder_report, split_notes
 
     findings, notes = split_notes(
         run(
@@ -361,8 +361,8 @@ def _svc_and_deploy(target: object, declared: list[int]) -> Bundle:
 
 
 def test_numeric_target_port_is_a_note_only_when_the_pods_declare_others() -> None:
-    from fixtures.static.report import split_notes
-    from fixtures.static.rules.refs import service_selects
+    from argo_tutorial_suite.static.report import split_notes
+    from argo_tutorial_suite.static.rules.refs import service_selects
 
     found = list(service_selects(_svc_and_deploy(9090, [8080])))
     assert [f.rule for f in found] == ["PORT-UNDECLARED"] and "8080" in found[0].message
@@ -372,7 +372,7 @@ def test_numeric_target_port_is_a_note_only_when_the_pods_declare_others() -> No
 
 
 def test_application_source_path_is_checked_against_the_folder(tmp_path: Path) -> None:
-    from fixtures.static.rules.refs import application_source_path
+    from argo_tutorial_suite.static.rules.refs import application_source_path
 
     (tmp_path / "apps" / "web").mkdir(parents=True)
     app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "a", "namespace": "argocd"},

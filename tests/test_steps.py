@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.components import Ran, Relation
-from fixtures.redact import REDACTOR
-from fixtures.steps import (
+from argo_tutorial_suite.redact import REDACTOR
+from argo_tutorial_suite.verdicts.components import Ran, Relation
+from argo_tutorial_suite.verdicts.steps import (
     FAILED,
     NOT_VERIFIED,
     PASSED,
@@ -21,7 +21,7 @@ from fixtures.steps import (
     table,
     write,
 )
-from fixtures.waits import Seen, WaitFailed
+from argo_tutorial_suite.verdicts.waits import Seen, WaitFailed
 
 
 def test_step_verdicts() -> None:
@@ -160,8 +160,8 @@ def test_a_defect_the_catalog_gives_no_observable_is_never_known() -> None:
 def test_static_findings_become_rows_with_a_summary() -> None:
     """Every static finding is a row (defect, rule, object, file, message, fix) at its tutorial section; an
     expected finding that is missing fails; the summary counts defects by severity class."""
-    from fixtures.findings import Finding
-    from fixtures.static.report import record_profile, severity_class, summary_lines
+    from argo_tutorial_suite.static.findings import Finding
+    from argo_tutorial_suite.static.report import record_profile, severity_class, summary_lines
 
     s = Steps(scenario="t", profile="as-written@current", backend="static")
     found = [

@@ -1,4 +1,4 @@
-"""Which version answers on a host (fixtures/traffic.py): the predicates behind every "serves only vN" row."""
+"""Which version answers on a host (argo_tutorial_suite/probes/traffic.py): the predicates behind every "serves only vN" row."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from fixtures import traffic
-from fixtures.waits import State, WaitFailed, expect_consistently
+from argo_tutorial_suite.probes import traffic
+from argo_tutorial_suite.verdicts.waits import State, WaitFailed, expect_consistently
 
 
 def answers(*bodies: str | int | Exception) -> Callable[[], httpx.Response]:

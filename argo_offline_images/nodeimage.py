@@ -1,0 +1,677 @@
+"""The kind node image, assembled in kind's own sequence without pulling anything.
+
+kind's ``pkg/build/nodeimage/buildcontext.go`` (v0.17.0 and v0.30.0): run the base image with
+``--entrypoint=sleep``; ``docker cp`` kubeadm, kubelet and kubectl to ``/usr/bin``; write ``/kind/version``;
+write ``/kind/manifests/default-cni.yaml`` and ``default-storage.yaml``; start containerd in the container and
+``ctr --namespace=k8s.io images import --all-platforms --no-unpack --digests -`` every image kubeadm, the
+sandbox, the CNI and the storage name (v0.30 adds ``--label=io.cri-containerd.pinned=pinned``); stop
+containerd; ``docker commit`` with kind's entrypoint. The base image follows kind's ``images/base/Dockerfile``
+on a debootstrapped Debian root filesystem, with kind's own files from the kind module at the pinned tag.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from argo_offline_images import build
+from argo_offline_images.build import BuildError, log, progress, run
+from argo_offline_images.gomod import RecipeError, k8s_ldflags
+from argo_offline_images.recipes import (
+    STAND_IN,
+    Difference,
+    GoBuild,
+    KindFacts,
+    NodeRecipe,
+    dockerfile_args,
+    kubernetes_version_of,
+    node_recipe,
+    split_ref,
+    toolchain_for,
+    upstream_go,
+    vtag,
+)
+
+CNI_SOURCE = Path(__file__).parent / "cni"
+GITSERVER_PACKAGES = ("nginx", "fcgiwrap", "git", "ca-certificates")
+# The local registry's configuration (ours; the official image's config serves the same: filesystem storage
+# under /var/lib/registry, :5000).
+REGISTRY_CONFIG = """version: 0.1
+log:
+  fields:
+    service: registry
+storage:
+  filesystem:
+    rootdirectory: /var/lib/registry
+  delete:
+    enabled: true
+http:
+  addr: :5000
+  headers:
+    X-Content-Type-Options: [nosniff]
+"""
+CNI_IMAGE = "localhost/argo-suite-cni"
+# What kind's base image gets from its base (ubuntu:22.04 / debian:bookworm-slim) and a minbase debootstrap
+# lacks: pkill (kind's image importer stops containerd with it).
+NODE_BASE_PACKAGES = ("procps",)
+IPTABLES_PACKAGES = ("iptables", "iproute2", "conntrack", "ipset", "ca-certificates")
+MANIFEST_VERSION = 1
+
+
+def clean_install_packages(dockerfile: str) -> list[str]:
+    """The Debian packages kind's base Dockerfile installs with ``clean-install`` (its RUN line, continuations
+    joined)."""
+    joined = re.sub(r"\\\s*\n", " ", dockerfile)
+    m = re.search(r"clean-install\s+(.*?)(?:&&|$)", joined, re.M)
+    if not m:
+        raise RecipeError("no clean-install line in kind's base Dockerfile")
+    return [p for p in m.group(1).split() if re.fullmatch(r"[a-z0-9][a-z0-9+.-]*", p)]
+
+
+def cni_manifest(image: str) -> str:
+    """Our default CNI manifest, a template kind fills in (``would you kindly template this file``:
+    ``.PodSubnet``) and patches with ``CONTROL_PLANE_ENDPOINT`` (``would you kindly patch this file``), as it
+    does kindnetd's (kind ``pkg/cluster/internal/create/actions/installcni``)."""
+    return f"""# would you kindly template this file
+# would you kindly patch this file
+# argo-suite-cni: the suite's stand-in for kindnetd (not a published Go module); see the image manifest
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: kindnet
+  namespace: kube-system
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: kindnet
+rules:
+  - apiGroups: [""]
+    resources: ["nodes"]
+    verbs: ["list", "watch", "get"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: kindnet
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: kindnet
+subjects:
+  - kind: ServiceAccount
+    name: kindnet
+    namespace: kube-system
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: kindnet
+  namespace: kube-system
+  labels: {{app: kindnet, k8s-app: kindnet, tier: node}}
+spec:
+  selector:
+    matchLabels: {{app: kindnet}}
+  template:
+    metadata:
+      labels: {{app: kindnet, k8s-app: kindnet, tier: node}}
+    spec:
+      hostNetwork: true
+      tolerations: [{{operator: Exists}}]
+      serviceAccountName: kindnet
+      containers:
+        - name: kindnet-cni
+          image: {image}
+          imagePullPolicy: IfNotPresent
+          env:
+            - name: NODE_NAME
+              valueFrom: {{fieldRef: {{fieldPath: spec.nodeName}}}}
+            - name: POD_SUBNET
+              value: {{{{ .PodSubnet }}}}
+          volumeMounts:
+            - {{name: cni-cfg, mountPath: /etc/cni/net.d}}
+          securityContext:
+            privileged: true
+          resources:
+            requests: {{cpu: 100m, memory: 50Mi}}
+            limits: {{cpu: 100m, memory: 50Mi}}
+      volumes:
+        - name: cni-cfg
+          hostPath: {{path: /etc/cni/net.d, type: DirectoryOrCreate}}
+"""
+
+
+# A kubelet drop-in of ours: on a cgroup v1 host whose kernel has controllers the host does not mount (our VMs:
+# hugetlb, net_cls/net_prio, perf_event), systemd in the node mounts them after kind's entrypoint prepared
+# /kubelet and /kubelet.slice in the others, and the kubelet then refuses to start ("cgroup [kubelet] has some
+# missing paths: /sys/fs/cgroup/hugetlb/kubelet.slice"). Creating them in every mounted hierarchy before the
+# kubelet starts is what kind's ``fix_cgroup`` does for the hierarchies it saw.
+# Those extra hierarchies are the host's whole hierarchy, not the node's own (Docker placed the node in no cgroup
+# of a controller the host does not mount): every node of every cluster shares them, and one node's kubelet removes
+# the pod cgroups another node just made there ("Failed to delete cgroup paths" for pods it does not run, then
+# runc's "unable to apply cgroup configuration: ... /sys/fs/cgroup/perf_event/kubelet.slice/...: no such file or
+# directory" for a pod of another node, seen on kind here). The kubelet needs none of them: they are unmounted
+# in the node before it starts, recorded in the node image manifest.
+SHARED_CONTROLLERS = ("perf_event", "net_cls,net_prio", "net_cls", "net_prio", "hugetlb", "rdma", "misc")
+CGROUP_V1_SCRIPT = (
+    """#!/bin/sh
+# argo-suite: leave out the cgroup v1 hierarchies the node would share with every other node, then create the
+# kubelet's cgroup roots in every one left (see the node image manifest)
+set -eu
+[ -f /sys/fs/cgroup/cgroup.controllers ] && exit 0
+"""
+    + "".join(f"mountpoint -q /sys/fs/cgroup/{c} && umount /sys/fs/cgroup/{c} || true\n" for c in SHARED_CONTROLLERS)
+    + """for d in /sys/fs/cgroup/*/; do
+  if [ -f "${d}cgroup.procs" ]; then mkdir -p "${d}kubelet" "${d}kubelet.slice"; fi
+done
+"""
+)
+CGROUP_V1_DROPIN = """[Service]
+ExecStartPre=/usr/local/bin/argo-suite-cgroup-v1
+"""
+
+
+def base_dockerfile(rootfs_ref: str, kind_files: Path, has_undo_mount_hacks: bool, product_files_hook: str) -> str:
+    """Our Dockerfile for kind's base image: kind's steps (``images/base/Dockerfile``) on a local root
+    filesystem, with the binaries built here copied in."""
+    wants = " \\\n && ".join(
+        [
+            'find /lib/systemd/system/sysinit.target.wants/ -name "systemd-tmpfiles-setup.service" -delete',
+            "rm -f /lib/systemd/system/multi-user.target.wants/*",
+            "rm -f /etc/systemd/system/*.wants/*",
+            "rm -f /lib/systemd/system/local-fs.target.wants/*",
+            "rm -f /lib/systemd/system/sockets.target.wants/*udev*",
+            "rm -f /lib/systemd/system/sockets.target.wants/*initctl*",
+            "rm -f /lib/systemd/system/basic.target.wants/*",
+            'echo "ReadKMsg=no" >> /etc/systemd/journald.conf',
+            'ln -sf "$(which systemd)" /sbin/init',
+        ]
+    )
+    enable = "systemctl enable kubelet.service && systemctl enable containerd.service"
+    if has_undo_mount_hacks:
+        enable += " && systemctl enable undo-mount-hacks.service && systemctl mask systemd-binfmt.service"
+    del kind_files
+    return f"""FROM {rootfs_ref}
+COPY files/ /
+COPY argo-suite-cgroup-v1 /usr/local/bin/argo-suite-cgroup-v1
+COPY 12-argo-suite-cgroup-v1.conf /etc/systemd/system/kubelet.service.d/12-argo-suite-cgroup-v1.conf
+RUN chmod 0755 /usr/local/bin/* && if [ -d /kind/bin ]; then chmod 0755 /kind/bin /kind/bin/*; fi
+RUN {wants}
+RUN {enable}
+COPY bin/containerd bin/ctr bin/containerd-shim-runc-v2 bin/crictl /usr/local/bin/
+COPY bin/runc /usr/local/sbin/runc
+COPY cni/ /opt/cni/bin/
+RUN ctr oci spec \\
+    | jq '.hooks.createContainer[.hooks.createContainer| length] |= . + {{"path": "{product_files_hook}"}}' \\
+    | jq 'del(.process.rlimits)' > /etc/containerd/cri-base.json \\
+ && containerd --version && runc --version
+RUN mkdir -p /etc/kubernetes/manifests \\
+ && if [ -f /usr/lib/systemd/system/systemd-tmpfiles-clean.timer ]; then \\
+      sed -i /usr/lib/systemd/system/systemd-tmpfiles-clean.timer -e 's#OnBootSec=.*#OnBootSec=1min#'; fi
+ENV container=docker
+STOPSIGNAL SIGRTMIN+3
+ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]
+"""
+
+
+@dataclass
+class ImageSpec:
+    """One image the node carries (or the stack needs): its upstream references and how we build it."""
+
+    refs: list[str]
+    base: str  # "scratch", or a local image reference
+    files: dict[str, str]  # destination in the image -> path of a built file
+    entrypoint: list[str] | None = None
+    cmd: list[str] | None = None
+    built_from: list[str] = field(default_factory=list)
+    differences: list[Difference] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # after the files (RUN needs a base with a shell)
+
+    def dockerfile(self) -> str:
+        lines = [f"FROM {self.base}"]
+        for i, dest in enumerate(self.files):
+            lines.append(f"COPY --chmod=0755 f{i} {dest}")
+        lines += self.lines
+        if self.base == "scratch":
+            lines += [
+                "COPY --chmod=1777 tmp/ /tmp/",
+                "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin",
+            ]
+        if self.entrypoint is not None:
+            lines.append(f"ENTRYPOINT {json.dumps(self.entrypoint)}")
+        if self.cmd is not None:
+            lines.append(f"CMD {json.dumps(self.cmd)}")
+        return "\n".join(lines) + "\n"
+
+    def build(self) -> str:
+        with tempfile.TemporaryDirectory(prefix="argo-suite-img-") as d:
+            ctx = Path(d)
+            (ctx / "tmp").mkdir()
+            for i, src in enumerate(self.files.values()):
+                if Path(src).is_dir():  # a whole tree (a Go toolchain): its modes kept, made writable to copy
+                    shutil.copytree(src, ctx / f"f{i}", symlinks=True)
+                    for d, _dirs, _files in os.walk(ctx / f"f{i}"):
+                        os.chmod(d, 0o755)  # the module cache's folders are read-only
+                else:
+                    shutil.copy2(src, ctx / f"f{i}")
+            return build.docker_build(ctx, self.dockerfile(), self.refs)
+
+
+# -- gathering the facts ---------------------------------------------------------------------------------------------
+def gather(pins: dict[str, Any], root: Path) -> tuple[KindFacts, Path, Path]:
+    """Read kind's and Kubernetes's files at the pinned tags from the module proxy: (facts, kind dir, k8s dir)."""
+    env: dict[str, str] = {"GOFLAGS": "-mod=mod"}
+    root.mkdir(parents=True, exist_ok=True)
+    kind_version = pins["kind"]["version"]
+    kdir = build.module_dir("sigs.k8s.io/kind", kind_version, env, root)
+    kv = kubernetes_version_of(pins["kind"]["node_image"])
+    k8s = build.module_dir("k8s.io/kubernetes", kv, env, root)
+    info = build.module_info("k8s.io/kubernetes", kv, env, root)
+    gv = k8s / ".go-version"
+    deps = k8s / "build" / "dependencies.yaml"
+    dockerfile = (kdir / "images/base/Dockerfile").read_text()
+    containerd = vtag(dockerfile_args(dockerfile).get("CONTAINERD_VERSION", ""))
+    cmod = "github.com/containerd/containerd" + ("/v2" if containerd.startswith("v2") else "")
+    runc_file = build.module_dir(cmod, containerd, env, root) / "script/setup/runc-version"
+    kind_go = (kdir / ".go-version").read_text().strip() if (kdir / ".go-version").exists() else ""
+    nodeimage = kdir / "pkg/build/nodeimage"
+    facts = KindFacts(
+        kind_version=kind_version,
+        kind_go=kind_go or upstream_go(None, None),
+        base_dockerfile=dockerfile,
+        defaults_go=(nodeimage / "defaults.go").read_text(),
+        const_cni_go=(nodeimage / "const_cni.go").read_text(),
+        const_storage_go=(nodeimage / "const_storage.go").read_text(),
+        containerd_toml=(kdir / "images/base/files/etc/containerd/config.toml").read_text(),
+        kubernetes_version=kv,
+        kubernetes_go=upstream_go(gv.read_text() if gv.exists() else None, deps.read_text() if deps.exists() else None),
+        kubernetes_commit=str((info.get("Origin") or {}).get("Hash", "")),
+        kubernetes_date=str(info.get("Time", "")),
+        containerd_runc=runc_file.read_text() if runc_file.exists() else "",
+    )
+    return facts, kdir, k8s
+
+
+def recipe_for(pins: dict[str, Any], root: Path) -> tuple[NodeRecipe, Path, Path]:
+    facts, kdir, k8s = gather(pins, root)
+    crictl = vtag(dockerfile_args(facts.base_dockerfile).get("CRICTL_VERSION", ""))
+    served = {f"sigs.k8s.io/cri-tools@{crictl}": build.module_served("sigs.k8s.io/cri-tools", crictl, root)}
+    return node_recipe(facts, served), kdir, k8s
+
+
+# -- images the node carries ------------------------------------------------------------------------------------------
+def kubeadm_images(kubeadm: Path, version: str) -> list[str]:
+    out = run([str(kubeadm), "config", "images", "list", "--kubernetes-version", version], "kubeadm config images list")
+    return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def pause_binary(k8s: Path, tag: str, root: Path) -> Path:
+    """``build/pause/linux/pause.c`` of the pinned Kubernetes module, compiled static as its Makefile does."""
+    src = k8s / "build/pause/linux/pause.c"
+    if not src.exists():
+        raise BuildError(f"{src} is missing from the Kubernetes module")
+    key = build.input_hash({"pause": src.read_text(), "tag": tag})
+    out = root / "bin" / f"pause-{key}"
+    if not (out / "pause").exists():
+        out.mkdir(parents=True, exist_ok=True)
+        run(
+            ["gcc", "-Os", "-Wall", "-Werror", "-static", f"-DVERSION={tag}", "-o", str(out / "pause"), str(src)],
+            "compile pause",
+        )
+        run(["strip", str(out / "pause")], "strip pause")
+    return out / "pause"
+
+
+def node_images(recipe: NodeRecipe, k8s: Path, bins: dict[str, Path], root: Path, iptables_ref: str) -> list[ImageSpec]:
+    """Specs of every image the node bundles: kubeadm's list, the sandbox, and the CNI (storage: see below)."""
+    tc = recipe.toolchain
+    specs: list[ImageSpec] = []
+    go_note = Difference("Go", "the release's own", tc.describe(), "the nearest Go this machine can run")
+    by_name: dict[str, list[str]] = {}
+    for ref in [*recipe.kubeadm_images, recipe.sandbox]:
+        by_name.setdefault(split_ref(ref)[0].rsplit("/", 1)[-1], []).append(ref)
+    for comp in ("kube-apiserver", "kube-controller-manager", "kube-scheduler"):
+        specs.append(
+            ImageSpec(by_name[comp], "scratch", {f"/usr/local/bin/{comp}": str(bins["kubernetes"] / comp)},
+                      built_from=[f"k8s.io/kubernetes@{recipe.kubernetes_version}"],
+                      differences=[Difference("base", "registry.k8s.io/build-image/go-runner (distroless)", "scratch",
+                                              "no registry is reachable; kubeadm runs the binary by name")])
+        )  # fmt: skip
+    specs.append(
+        ImageSpec(by_name["kube-proxy"], iptables_ref, {"/usr/local/bin/kube-proxy": str(bins["kubernetes"] / "kube-proxy")},
+                  built_from=[f"k8s.io/kubernetes@{recipe.kubernetes_version}"],
+                  differences=[Difference("base", "registry.k8s.io/build-image/distroless-iptables (iptables-wrapper)",
+                                          "Debian 12 with iptables (Debian's default alternative, nft)",
+                                          "no registry is reachable")])
+    )  # fmt: skip
+    etcd_ref = by_name["etcd"][0]
+    etcd_v = vtag(split_ref(etcd_ref)[1].split("-")[0])
+    etcd = build.go_build(GoBuild("go.etcd.io/etcd/server/v3", etcd_v, (".",), tc, "wrapper", outputs=("etcd",)), root)
+    etcdctl = build.go_build(
+        GoBuild("go.etcd.io/etcd/etcdctl/v3", etcd_v, (".",), tc, "wrapper", outputs=("etcdctl",)), root
+    )
+    specs.append(
+        ImageSpec(by_name["etcd"], "scratch",
+                  {"/usr/local/bin/etcd": str(etcd / "etcd"), "/usr/local/bin/etcdctl": str(etcdctl / "etcdctl")},
+                  cmd=["/usr/local/bin/etcd"],
+                  built_from=[f"go.etcd.io/etcd/server/v3@{etcd_v}", f"go.etcd.io/etcd/etcdctl/v3@{etcd_v}"],
+                  differences=[go_note, Difference("contents", "etcd, etcdctl, migrate tooling on debian-base", "etcd and etcdctl only",
+                                                   "kubeadm runs etcd alone")])
+    )  # fmt: skip
+    dns_ref = by_name["coredns"][0]
+    dns_v = vtag(split_ref(dns_ref)[1])
+    coredns = build.go_build(GoBuild("github.com/coredns/coredns", dns_v, (".",), tc, outputs=("coredns",)), root)
+    specs.append(
+        ImageSpec(by_name["coredns"], "scratch", {"/coredns": str(coredns / "coredns")}, entrypoint=["/coredns"],
+                  built_from=[f"github.com/coredns/coredns@{dns_v}"],
+                  differences=[go_note, Difference("base", "distroless static with CA certificates", "scratch", "no registry is reachable")])
+    )  # fmt: skip
+    pause_tag = split_ref(by_name["pause"][0])[1]
+    specs.append(
+        ImageSpec(sorted(set(by_name["pause"])), "scratch", {"/pause": str(pause_binary(k8s, pause_tag, root))}, entrypoint=["/pause"],
+                  built_from=[f"k8s.io/kubernetes@{recipe.kubernetes_version} build/pause/linux/pause.c"],
+                  differences=[Difference("source", "pause.c at the pause release", f"pause.c of Kubernetes {recipe.kubernetes_version}",
+                                          "the pause image is not a Go module; its C source ships with Kubernetes")])
+    )  # fmt: skip
+    cni = build.go_build(
+        GoBuild("argo-suite.test/cni", "local", (".",), tc, outputs=("argo-suite-cni",)), root, source=CNI_SOURCE
+    )
+    specs.append(
+        ImageSpec([f"{CNI_IMAGE}:{build.input_hash((CNI_SOURCE / 'main.go').read_text())}"], iptables_ref,
+                  {"/usr/local/bin/argo-suite-cni": str(cni / "argo-suite-cni")}, entrypoint=["/usr/local/bin/argo-suite-cni"],
+                  built_from=["argo_offline_images/cni (this project)"],
+                  differences=[Difference("CNI", recipe.cni_image, "argo-suite-cni (ptp + host-local + routes + masquerade)",
+                                          "kindnetd is not a published Go module; the module proxy is the only source here",
+                                          "kindnetd's own behaviour (network policies, its masquerade agent)", relation=STAND_IN)])
+    )  # fmt: skip
+    return specs
+
+
+# -- the node -----------------------------------------------------------------------------------------------------------
+@dataclass
+class Container:
+    cid: str
+
+    def exec(self, *argv: str, stdin: bytes | None = None, what: str = "") -> str:
+        flags = ["-i"] if stdin is not None else []
+        return run(["docker", "exec", *flags, self.cid, *argv], what or " ".join(argv), input=stdin)
+
+    def write(self, path: str, content: str) -> None:
+        self.exec(
+            "sh", "-c", f"mkdir -p $(dirname {path}) && cat > {path}", stdin=content.encode(), what=f"write {path}"
+        )
+
+
+def wait_containerd(c: Container, timeout: float = 60) -> None:
+    """Bounded wait for containerd in the build container to answer ``ctr version``."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        cp = subprocess.run(["docker", "exec", c.cid, "ctr", "version"], capture_output=True, text=True, check=False)
+        if cp.returncode == 0:
+            return
+        last = cp.stderr.strip()
+        time.sleep(0.5)
+    raise BuildError(f"containerd in the build container did not answer within {timeout:.0f}s: {last}")
+
+
+def assemble_node(
+    recipe: NodeRecipe, base_ref: str, bins: dict[str, Path], archives: list[Path], pinned_label: bool
+) -> str:
+    cid = run(
+        ["docker", "run", "-d", "--entrypoint=sleep", "--network=none", "--security-opt", "seccomp=unconfined",
+         base_ref, "infinity"],
+        "start the node build container",
+    ).strip()  # fmt: skip
+    c = Container(cid)
+    try:
+        for b in ("kubeadm", "kubelet", "kubectl"):
+            src = bins["kubelet"] / b if b == "kubelet" else bins["kubernetes"] / b
+            run(["docker", "cp", str(src), f"{cid}:/usr/bin/{b}"], f"copy {b}")
+            c.exec("chmod", "+x", f"/usr/bin/{b}")
+            c.exec("chown", "root:root", f"/usr/bin/{b}")
+        c.write("/kind/version", recipe.kubernetes_version)
+        c.write("/kind/manifests/default-cni.yaml", recipe_cni_manifest(recipe))
+        c.exec("bash", "-c", "nohup containerd > /dev/null 2>&1 &", what="start containerd")
+        wait_containerd(c)
+        flags = ["--label=io.cri-containerd.pinned=pinned"] if pinned_label else []
+        for a in archives:
+            c.exec("ctr", "--namespace=k8s.io", "images", "import", *flags, "--all-platforms", "--no-unpack", "--digests",
+                   "-", stdin=a.read_bytes(), what=f"import {a.name}")  # fmt: skip
+        listed = set(c.exec("ctr", "--namespace=k8s.io", "images", "list", "-q").split())
+        missing = [r for r in recipe_required(recipe) if r not in listed and f"docker.io/{r}" not in listed]
+        if missing:
+            raise BuildError(f"the node's containerd lacks {missing} after the import (has: {sorted(listed)})")
+        c.exec("pkill", "containerd")
+        run(["docker", "commit", "--change", 'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]', cid,
+             recipe.node_image], "commit the node image")  # fmt: skip
+    finally:
+        subprocess.run(["docker", "rm", "-f", "-v", cid], capture_output=True, check=False)
+    got = build.image_id(recipe.node_image)
+    if got is None:
+        raise BuildError(f"{recipe.node_image} not found after commit")
+    return got
+
+
+def recipe_cni_manifest(recipe: NodeRecipe) -> str:
+    return cni_manifest(recipe.cni_local)
+
+
+def recipe_required(recipe: NodeRecipe) -> list[str]:
+    return [*recipe.kubeadm_images, recipe.sandbox, recipe.cni_local]
+
+
+# -- the whole node build -------------------------------------------------------------------------------------------
+def go_directive(gomod: str) -> str:
+    """The ``toolchain goX.Y.Z`` line of a go.mod, else its ``go X.Y[.Z]`` line."""
+    m = re.search(r"^toolchain go(\d+\.\d+(?:\.\d+)?)\s*$", gomod, re.M) or re.search(
+        r"^go (\d+\.\d+(?:\.\d+)?)\s*$", gomod, re.M
+    )
+    if not m:
+        raise RecipeError("go.mod has no go directive")
+    return m.group(1)
+
+
+def cluster_extras(root: Path, registry_ref: str) -> list[dict[str, Any]]:
+    """What a kind cluster of the suite needs besides the node: the local registry image (distribution, as
+    kind's local-registry recipe runs it) and the git server's base (Debian's nginx, fcgiwrap and git)."""
+    _, tag = split_ref(registry_ref)
+    version = vtag(tag)
+    major = version.split(".")[0]
+    module = "github.com/distribution/distribution" + (f"/{major}" if major not in ("v0", "v1", "v2") else "")
+    src = build.module_dir(module, version, {"GOFLAGS": "-mod=mod"}, root)
+    tc = toolchain_for(go_directive((src / "go.mod").read_text()))
+    reg = build.go_build(GoBuild(module, version, ("./cmd/registry",), tc, outputs=("registry",),
+                                 ldflags=f"-s -w -X {module}/version.version={version}"), root)  # fmt: skip
+    with tempfile.TemporaryDirectory() as d:
+        cfg = Path(d) / "config.yml"
+        cfg.write_text(REGISTRY_CONFIG)
+        spec = ImageSpec([registry_ref], "scratch",
+                         {"/bin/registry": str(reg / "registry"), "/etc/distribution/config.yml": str(cfg)},
+                         entrypoint=["/bin/registry"], cmd=["serve", "/etc/distribution/config.yml"],
+                         built_from=[f"{module}@{version}"],
+                         differences=[Difference("base", "alpine", "scratch", "no registry is reachable; Alpine is not built here"),
+                                      Difference("config", "the image's config.yml", "ours: filesystem storage, :5000",
+                                                 "the image's file is not in the Go module")])  # fmt: skip
+        reg_id = spec.build()
+    git_tar = build.rootfs_tar("bookworm", list(GITSERVER_PACKAGES), root)
+    git_ref = f"localhost/argo-suite-rootfs:gitserver-{git_tar.stem.split('-')[-1]}"
+    git_id = build.image_id(git_ref) or build.docker_import(git_tar, git_ref)
+    return [
+        {"ref": registry_ref, "id": reg_id, "role": "local registry", "built_from": spec.built_from,
+         "toolchain": tc.describe(), "differences": [d.as_dict() for d in spec.differences]},
+        {"ref": git_ref, "id": git_id, "role": "git server base", "built_from": [f"Debian bookworm: {', '.join(GITSERVER_PACKAGES)}"],
+         "differences": [d.as_dict() for d in [Difference("base", "debian:bookworm-slim + apt-get", "debootstrap minbase with the same packages",
+                                                          "no registry is reachable")]]},
+    ]  # fmt: skip
+
+
+def build_node(pins_name: str, pins: dict[str, Any], root: Path, registry_ref: str) -> dict[str, Any]:
+    """Build kind, kubectl, the base and node images for one pins set; return (and write) its manifest."""
+    started = time.monotonic()
+    recipe, kdir, k8s = recipe_for(pins, root)
+    manifest_path = root / "manifests" / f"{pins_name}.json"
+    key = input_hash_of(recipe, kdir, pins, registry_ref)
+    if manifest_path.exists():
+        old = json.loads(manifest_path.read_text())
+        if (
+            old.get("input_hash") == key
+            and all(build.image_id(i["ref"]) == i["id"] for i in old.get("images", []))
+            and all(Path(p).exists() for p in old.get("tools", {}).values())
+        ):
+            log(f"{pins_name}: node image {recipe.node_image} is up to date ({manifest_path})")
+            return dict(old)
+    bins: dict[str, Path] = {}
+    for name, b in recipe.builds.items():
+        bins[name] = build.go_build(b, root)
+    kubectl_v = pins["kubectl"]["version"]
+    if kubectl_v != recipe.kubernetes_version:
+        kb = recipe.builds["kubernetes"]
+        bins["kubectl-pinned"] = build.go_build(
+            GoBuild(kb.module, kubectl_v, ("./cmd/kubectl",), kb.toolchain, "k8s",
+                    ldflags=_ldflags_for(kubectl_v, root)), root)  # fmt: skip
+    else:
+        bins["kubectl-pinned"] = bins["kubernetes"]
+    recipe.kubeadm_images = kubeadm_images(bins["kubernetes"] / "kubeadm", recipe.kubernetes_version)
+    packages = sorted({*clean_install_packages((kdir / "images/base/Dockerfile").read_text()), *NODE_BASE_PACKAGES})
+    node_rootfs = build.rootfs_tar("bookworm", packages, root)
+    ipt_rootfs = build.rootfs_tar("bookworm", list(IPTABLES_PACKAGES), root)
+    rootfs_ref = f"localhost/argo-suite-rootfs:node-{node_rootfs.stem.split('-')[-1]}"
+    ipt_ref = f"localhost/argo-suite-rootfs:iptables-{ipt_rootfs.stem.split('-')[-1]}"
+    with progress("import the root filesystems"):
+        if build.image_id(rootfs_ref) is None:
+            build.docker_import(node_rootfs, rootfs_ref)
+        if build.image_id(ipt_ref) is None:
+            build.docker_import(ipt_rootfs, ipt_ref)
+    with progress(f"base image {recipe.base_image}"):
+        base_id = build_base(recipe, kdir, bins, rootfs_ref)
+    specs = node_images(recipe, k8s, bins, root, ipt_ref)
+    recipe.cni_local = specs[-1].refs[0]
+    archives_dir = root / "archives" / pins_name
+    shutil.rmtree(archives_dir, ignore_errors=True)
+    archives_dir.mkdir(parents=True)
+    images: list[dict[str, Any]] = []
+    with progress(f"{len(specs)} images the node bundles"):
+        for s in specs:
+            iid = s.build()
+            a = build.docker_save(s.refs, archives_dir / (s.refs[0].replace("/", "_").replace(":", "_") + ".tar"))
+            images.append({"ref": s.refs[0], "also": s.refs[1:], "id": iid, "built_from": s.built_from,
+                           "differences": [d.as_dict() for d in s.differences], "archive": str(a)})  # fmt: skip
+    pinned = "io.cri-containerd.pinned" in (kdir / "pkg/build/nodeimage/imageimporter.go").read_text()
+    with progress(f"node image {recipe.node_image}"):
+        node_id = assemble_node(recipe, recipe.base_image, bins, sorted(archives_dir.glob("*.tar")), pinned)
+    node_diffs = [
+        *recipe.differences,
+        Difference("default storage", f"local-path-provisioner ({', '.join(recipe.storage_images)})",
+                   "kind's fallback StorageClass (kubernetes.io/host-path), no provisioner pod",
+                   "rancher/local-path-provisioner and kind's helper are not served by the Go module proxy here",
+                   "dynamic PersistentVolume provisioning"),
+        Difference("cgroup v1 controllers", "every controller the node's systemd mounts",
+                   f"{', '.join(c for c in SHARED_CONTROLLERS if ',' not in c)} unmounted before the kubelet starts",
+                   "on a host that does not mount them, those hierarchies are shared by every node, and one node's "
+                   "kubelet removed another's pod cgroups there (runc: 'unable to apply cgroup configuration', seen "
+                   "on kind here)", "perf_event, net_cls/net_prio and hugetlb limits for pods"),
+    ]  # fmt: skip
+    manifest: dict[str, Any] = {
+        "manifest_version": MANIFEST_VERSION,
+        "pins": pins_name,
+        "input_hash": key,
+        "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "seconds": round(time.monotonic() - started, 1),
+        "node_image": {"ref": recipe.node_image, "id": node_id, "replaces": pins["kind"]["node_image"]},
+        "tools": {
+            "kind": str(bins["kind"] / "kind"),
+            "kubectl": str(bins["kubectl-pinned"] / "kubectl"),
+        },
+        "images": [
+            {
+                "ref": recipe.node_image,
+                "id": node_id,
+                "role": "kind node",
+                "built_from": [
+                    f"k8s.io/kubernetes@{recipe.kubernetes_version}",
+                    f"sigs.k8s.io/kind@{recipe.kind_version}",
+                ],
+                "toolchain": recipe.toolchain.describe(),
+                "differences": [d.as_dict() for d in node_diffs],
+            },
+            {
+                "ref": recipe.base_image,
+                "id": base_id,
+                "role": "kind base",
+                "built_from": [
+                    f"{b.module}@{b.version}"
+                    for n, b in recipe.builds.items()
+                    if n in ("containerd", "runc", "crictl", "cni")
+                ],
+                "debian": debian_packages(rootfs_ref),
+                "differences": [d.as_dict() for d in recipe.differences],
+            },
+            *images,
+        ],
+    }
+    manifest["images"] += cluster_extras(root, registry_ref)
+    manifest_path.parent.mkdir(parents=True, exist_ok=True)
+    manifest_path.write_text(json.dumps(manifest, indent=1))
+    log(f"{pins_name}: manifest written to {manifest_path}")
+    return manifest
+
+
+def _ldflags_for(version: str, root: Path) -> str:
+
+    info = build.module_info("k8s.io/kubernetes", version, {"GOFLAGS": "-mod=mod"}, root)
+    return k8s_ldflags(version, str((info.get("Origin") or {}).get("Hash", "")), str(info.get("Time", "")))
+
+
+def build_base(recipe: NodeRecipe, kdir: Path, bins: dict[str, Path], rootfs_ref: str) -> str:
+    files = kdir / "images/base/files"
+    hook = (
+        "/kind/bin/mount-product-files.sh"
+        if (files / "kind/bin/mount-product-files.sh").exists()
+        else "/usr/local/bin/mount-product-files"
+    )
+    with tempfile.TemporaryDirectory(prefix="argo-suite-base-") as d:
+        ctx = Path(d)
+        shutil.copytree(files, ctx / "files")
+        for p in (ctx / "files").rglob("*"):
+            p.chmod(0o755 if p.is_dir() else 0o644)
+        (ctx / "argo-suite-cgroup-v1").write_text(CGROUP_V1_SCRIPT)
+        (ctx / "12-argo-suite-cgroup-v1.conf").write_text(CGROUP_V1_DROPIN)
+        (ctx / "bin").mkdir()
+        for n in ("containerd", "ctr", "containerd-shim-runc-v2"):
+            shutil.copy2(bins["containerd"] / n, ctx / "bin" / n)
+        shutil.copy2(bins["runc"] / "runc", ctx / "bin/runc")
+        shutil.copy2(bins["crictl"] / "crictl", ctx / "bin/crictl")
+        shutil.copytree(bins["cni"], ctx / "cni", ignore=shutil.ignore_patterns(".done", "build.json"))
+        undo = (files / "etc/systemd/system/undo-mount-hacks.service").exists()
+        return build.docker_build(ctx, base_dockerfile(rootfs_ref, files, undo, hook), [recipe.base_image])
+
+
+def debian_packages(ref: str) -> dict[str, str]:
+    out = run(["docker", "run", "--rm", "--network=none", "--entrypoint", "dpkg-query", ref, "-W", "-f", "${Package}=${Version}\\n"],
+              "list the Debian packages")  # fmt: skip
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def input_hash_of(recipe: NodeRecipe, kdir: Path, pins: dict[str, Any], registry_ref: str) -> str:
+    files = sorted(
+        (p.relative_to(kdir).as_posix(), p.read_bytes().hex())
+        for p in (kdir / "images/base/files").rglob("*")
+        if p.is_file()
+    )
+    return build.input_hash({
+        "builds": {k: b.key() for k, b in recipe.builds.items()},
+        "kind_files": build.input_hash(files),
+        "cni": (CNI_SOURCE / "main.go").read_text(),
+        "recipe_code": [(Path(__file__).parent / f).read_text() for f in ("nodeimage.py", "recipes.py", "build.py", "gomod.py")],
+        "pins": pins["kind"], "kubectl": pins["kubectl"], "registry": registry_ref, "gitserver": GITSERVER_PACKAGES,
+    })  # fmt: skip

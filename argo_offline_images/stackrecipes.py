@@ -1,0 +1,747 @@
+"""How each image of the tutorial's stack is built here (pure): from its project's Go module at the tag the
+image names, on the base its Dockerfile names or the nearest Debian, each difference recorded.
+
+The recipe of an image is chosen by its repository, never by a hand-kept list of versions: the tag of the
+reference (``quay.io/argoproj/argocd:v2.6.3``) is the module version, and what the build needs is read from the
+module at that version by the caller (its ``Dockerfile``'s Go, its ``Makefile``'s ``-X`` flags, ``VERSION``,
+``hack/tool-versions.sh``) and passed in as :class:`ModuleFacts`.
+
+What each upstream image is, read from the Dockerfiles at the pinned tags:
+
+* ``quay.io/argoproj/argo-rollouts``: ``FROM scratch``, ``/bin/rollouts-controller`` (``make controller``:
+  ``CGO_ENABLED=0 go build ./cmd/rollouts-controller``), the builder's ``ca-certificates.crt``, ``USER 999``.
+* ``quay.io/argoproj/argocd``: ``ubuntu:22.04`` plus ``git git-lfs tini gpg tzdata``, user ``argocd`` (999),
+  helm and kustomize at ``hack/tool-versions.sh``'s versions, ``entrypoint.sh`` and the gpg/git wrappers from
+  ``hack/``, ``/app/config/{ssh,tls,gpg/source,gpg/keys}``, and ``argocd`` (``make argocd-all``:
+  ``go build ./cmd``) linked as each ``argocd-*`` command; the web UI is a yarn build embedded from ``ui/dist``.
+* ``redis``/``haproxy`` (Argo CD HA's ``redis-ha``): the Docker official images; Debian's packages here.
+* ``ghcr.io/dexidp/dex``: Argo CD runs ``/shared/argocd-dex rundex`` in it (``copyutil`` copies ``argocd`` into
+  ``/shared``), which starts dex only when SSO is configured in ``argocd-cm``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from types import ModuleType
+
+from argo_image_refs import parse_ref
+from argo_offline_images.gomod import RecipeError, Toolchain
+from argo_offline_images.recipes import ANOTHER_RELEASE, STAND_IN, Difference, GoBuild, toolchain_for
+
+NO_REGISTRY = "no container registry is reachable here"
+
+
+@dataclass(frozen=True)
+class ModuleFacts:
+    """What a recipe reads from a Go module at a version (gathered by the caller's I/O)."""
+
+    module: str
+    version: str
+    dockerfile: str = ""
+    makefile: str = ""
+    version_file: str = ""
+    tool_versions: str = ""
+    commit: str = ""
+    time: str = ""
+    client_go: str = ""
+    gomod: str = ""
+    tools_mk: str = ""  # cert-manager's make/tools.mk (its helm)
+    main_dirs: tuple[str, ...] = ()  # the module's cmd/* folders (nested modules are not in its zip)
+    # ``replace M => ./dir`` of a nested module (not in the zip) -> the served ``M@version`` chosen for it
+    nested: tuple[tuple[str, str, str], ...] = ()  # (module, ./dir, version)
+    present: tuple[str, ...] = ()  # which of :data:`PROBES` the module has (layouts move between majors)
+    not_as_released: str = ""  # why ``asked`` cannot be built as released, when a later release stands in
+    asked: str = ""  # the version the image names, when the proxy did not serve it and this is the nearest
+    sumdb: bool = True  # False: sum.golang.org has no record of this version (fetched with GONOSUMDB)
+
+
+@dataclass(frozen=True)
+class StackImage:
+    """One image of the stack: the upstream reference it is named as, and how it is built here."""
+
+    ref: str
+    role: str
+    debian: tuple[str, ...] | None  # packages of a Debian bookworm base; None: FROM scratch
+    builds: tuple[tuple[GoBuild, str], ...] = ()  # (build, destination of its single output)
+    module_files: tuple[tuple[str, str], ...] = ()  # (path in the first build's module, destination)
+    lines: tuple[str, ...] = ()  # Dockerfile lines after the files (RUN needs a Debian base)
+    entrypoint: tuple[str, ...] | None = None
+    cmd: tuple[str, ...] | None = None
+    built_from: tuple[str, ...] = ()
+    differences: tuple[Difference, ...] = ()
+    ca_certificates: bool = False  # copy the Debian CA bundle into a scratch image
+    texts: tuple[tuple[str, str], ...] = ()  # (destination, content): small files of ours (stand-ins, configs)
+    tree: tuple[str, str, str] | None = None  # (module, version, destination): a whole module's files, as they are
+
+    @property
+    def source_module(self) -> tuple[str, str] | None:
+        return (self.builds[0][0].module, self.builds[0][0].version) if self.builds else None
+
+
+@dataclass(frozen=True)
+class Unbuildable:
+    """An image this machine cannot build, and why (a run then says "not verified here" for what needs it)."""
+
+    ref: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    images: list[StackImage] = field(default_factory=list)
+    unbuildable: list[Unbuildable] = field(default_factory=list)
+
+
+def dockerfile_go(dockerfile: str) -> str:
+    """The Go of the builder stage: ``FROM ... golang:1.18 AS builder`` -> ``1.18``."""
+    m = re.search(
+        r"^FROM\s+(?:--platform=\S+\s+)?(?:docker\.io/library/)?golang:(\d+\.\d+(?:\.\d+)?)", dockerfile, re.M
+    )
+    if not m:
+        raise RecipeError("the Dockerfile names no golang:<version> builder stage")
+    return m.group(1)
+
+
+def makefile_ldflags(makefile: str, values: dict[str, str]) -> str:
+    """The ``-X pkg.var=${VALUE}`` (or ``$(VALUE)``) flags of the Makefile's ``LDFLAGS``, ``${PACKAGE}`` filled in
+    where the Makefile sets it, each value from ``values``; a value the caller does not know is left out rather
+    than guessed. ``-s -w`` as releases strip."""
+    m = re.search(r"^PACKAGE\s*[:?]?=\s*(\S+)\s*$", makefile, re.M)
+    text = makefile.replace("${PACKAGE}", m.group(1)) if m else makefile
+    flags = ["-s", "-w"]
+    seen: set[str] = set()
+    for x in re.finditer(r"-X\s+([\w./-]+)\.(\w+)=\$[{(](\w+)[})]", text):
+        target = f"{x.group(1)}.{x.group(2)}"
+        value = values.get(x.group(3))
+        if value and target not in seen:
+            seen.add(target)
+            flags.append(f"-X {target}={value}")
+    if len(flags) == 2 and "-X" in text:
+        raise RecipeError("the Makefile's LDFLAGS has -X flags this reader does not understand")
+    return " ".join(flags)
+
+
+def _assigned(text: str, prefix: str, name: str, where: str) -> str:
+    """The value of ``<prefix><name>=<value>`` on a line of its own (shell or make)."""
+    m = re.search(rf"^{prefix}{re.escape(name)}=(\S+)\s*$", text, re.M)
+    if not m:
+        raise RecipeError(f"{where} has no {name}")
+    return m.group(1)
+
+
+def tool_version(tool_versions: str, name: str) -> str:
+    """``kustomize4_version=4.5.7`` in ``hack/tool-versions.sh``."""
+    return _assigned(tool_versions, "", name, "hack/tool-versions.sh")
+
+
+def newest_tool(tool_versions: str, tool: str) -> tuple[int, str]:
+    """(major, version) of the newest ``<tool><major>_version=`` line (Argo CD's ``helm3_version`` before v3.5,
+    ``helm4_version`` from it; ``kustomize4``/``kustomize5``), or of ``<TOOL>_VERSION=`` (v3.6)."""
+    found = [(int(m.group(1)), m.group(2))
+             for m in re.finditer(rf"^{re.escape(tool)}(\d+)_version=(\S+)\s*$", tool_versions, re.M)]  # fmt: skip
+    found += [(int(m.group(1).split(".")[0]), m.group(1))
+              for m in re.finditer(rf"^{re.escape(tool.upper())}_VERSION=(\d\S*)\s*$", tool_versions, re.M)]  # fmt: skip
+    if not found:
+        raise RecipeError(f"hack/tool-versions.sh has no {tool}<major>_version or {tool.upper()}_VERSION")
+    return max(found)
+
+
+def nested_replaces(gomod: str) -> list[tuple[str, str]]:
+    """``replace M => ./dir`` directives (one-line or in a block): nested modules, which a module zip leaves out
+    (Argo CD from v3.3: ``github.com/argoproj/argo-cd/gitops-engine => ./gitops-engine``)."""
+    out = []
+    for m in re.finditer(r"^\s*(?:replace\s+)?(\S+)(?:\s+v\S+)?\s+=>\s+(\.\.?/\S*)\s*$", gomod, re.M):
+        out.append((m.group(1), m.group(2)))
+    return out
+
+
+def nested_required(gomod: str) -> list[tuple[str, str, str]]:
+    """(module, ./dir, the version the go.mod requires) of each nested module. Argo CD v3.6 requires
+    ``gitops-engine/v3 v3.6.1 // Tagged as gitops-engine/vX.Y.Z at release time``: that tag is the folder's tree;
+    before it the requirement is a placeholder pseudo-version of a commit no proxy serves."""
+    out = []
+    for module, path in nested_replaces(gomod):
+        m = re.search(rf"^\s*(?:require\s+)?{re.escape(module)}\s+(v\S+)", gomod, re.M)
+        out.append((module, path, m.group(1) if m else ""))
+    return out
+
+
+def newer_served(asked: str, listed: list[str]) -> list[str]:
+    """Releases in ``listed`` above ``asked`` with the same major (no pre-release), nearest first: where ``asked``
+    cannot be built as released (a nested module no proxy serves at its tree), the nearest that can."""
+    m = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)", asked)
+    if not m:
+        return []
+    want = tuple(int(x) for x in m.groups())
+    above = []
+    for v in listed:
+        n = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)", v)
+        if n and (got := tuple(int(x) for x in n.groups()))[0] == want[0] and got > want:
+            above.append((got, v))
+    return [v for _, v in sorted(above)]
+
+
+def release_version(f: ModuleFacts) -> str:
+    """``VERSION`` as the release build sets it: from the tag where the Makefile derives it from ``GIT_TAG`` (a
+    release is built at its tag; argo-workflows' controller then names ``argoexec:v3.4.4`` as its executor image,
+    seen missing on kind when it was ``3.4.4``), else the ``VERSION`` file, else the tag without its ``v``.
+    A substituted version says the release it stands in for (``f.asked``): its images are named so, and the
+    controller names its executor ``argoexec:<its version>`` (``workflow/controller/config.go``)."""
+    tag = f.asked or f.version
+    m = re.search(r"^\s*VERSION\s*[:?]?=.*\$[({]GIT_TAG[)}].*$", f.makefile, re.M)
+    if m:  # a release is built from its tag; argo-rollouts strips the v (`sed -e "s/^v//"`)
+        return tag.removeprefix("v") if "s/^v//" in m.group(0) else tag
+    if f.asked and f.asked != f.version:
+        return f.asked.removeprefix("v")
+    return f.version_file.strip() or f.version.removeprefix("v")
+
+
+def _values(f: ModuleFacts) -> dict[str, str]:
+    return {
+        "VERSION": release_version(f),
+        "BUILD_DATE": f.time,
+        "GIT_COMMIT": f.commit,
+        "GIT_TAG": f.version,
+        "GIT_TREE_STATE": "clean",
+        "KUBECTL_VERSION": f.client_go,
+        "RELEASE_VERSION": f.version,
+        "GITCOMMIT": f.commit,
+    }
+
+
+def _go_diff(upstream_go: str, used: str) -> tuple[Difference, ...]:
+    if upstream_go == used or used.startswith(upstream_go + "."):
+        return ()
+    return (Difference("Go", f"golang:{upstream_go}", used, "the nearest Go this machine can run"),)
+
+
+def rollouts(ref: str, f: ModuleFacts) -> StackImage:
+    go = dockerfile_go(f.dockerfile)
+    tc = toolchain_for(go)
+    b = GoBuild(
+        f.module, f.version, ("./cmd/rollouts-controller",), tc, ldflags=makefile_ldflags(f.makefile, _values(f))
+    )
+    return StackImage(
+        ref, "argo-rollouts", None, ((b, "/bin/rollouts-controller"),),
+        lines=("USER 999", "WORKDIR /home/argo-rollouts"), entrypoint=("/bin/rollouts-controller",),
+        built_from=(f"{f.module}@{f.version}",), ca_certificates=True,
+        differences=(*_go_diff(go, tc.version),
+                     Difference("CA bundle", "golang:" + go + "'s /etc/ssl/certs", "Debian bookworm's", NO_REGISTRY)),
+    )  # fmt: skip
+
+
+ARGOCD_COMMANDS = (
+    "argocd-server", "argocd-repo-server", "argocd-cmp-server", "argocd-application-controller", "argocd-dex",
+    "argocd-notifications", "argocd-applicationset-controller", "argocd-k8s-auth", "argocd-commit-server",
+)  # fmt: skip
+# What apt installs with the Dockerfile's packages by default, their Recommends (debootstrap's --include takes
+# Depends only): gpg -> gnupg (gpg-agent: without it the repo-server's `gpg --gen-key` exits 2 and the repo-server
+# dies at start, seen on kind here), git -> less, patch, openssh-client; and what the recipe's own lines run.
+ARGOCD_RECOMMENDS = ("gnupg", "less", "patch", "openssh-client")
+ARGOCD_ALWAYS = ("ca-certificates", "passwd", "git-lfs")
+
+
+def apt_packages(dockerfile: str, stage: str = "argocd-base") -> tuple[tuple[str, ...], bool]:
+    """(packages, with Recommends) of ``apt-get install`` in the Dockerfile's ``stage`` (the whole file when it
+    has no such stage)."""
+    text = dockerfile.replace("\\\n", " ")
+    m = re.search(rf"^FROM\s.*\bAS\s+{re.escape(stage)}\s*$(.*?)(?=^FROM\s|\Z)", text, re.M | re.S | re.I)
+    body = m.group(1) if m else text
+    cmd = re.search(r"apt-get install\s+([^&;\n]*)", body)
+    if not cmd:
+        raise RecipeError(f"the Dockerfile's {stage} stage installs no apt packages")
+    words = cmd.group(1).split()
+    # `git=${GIT_APT_VERSION}` (v3.6) pins Ubuntu's build: Debian's own is what there is here (the base differs)
+    return tuple(w.split("=")[0] for w in words if not w.startswith("-")), "--no-install-recommends" not in words
+
+
+def argocd(ref: str, f: ModuleFacts) -> StackImage:
+    """``quay.io/argoproj/argocd``: the Dockerfile's ``argocd-base`` (its apt packages, user 999, the wrappers,
+    ``/app/config``), helm and kustomize at ``hack/tool-versions.sh``'s newest majors, ``make argocd-all``
+    (``go build ./cmd`` with the Makefile's LDFLAGS) and the command links."""
+    go = dockerfile_go(f.dockerfile)
+    tc = toolchain_for(go)
+    helm_major, helm_n = newest_tool(f.tool_versions, "helm")
+    kust_major, kust_n = newest_tool(f.tool_versions, "kustomize")
+    helm_v, kustomize_v = f"v{helm_n}", f"v{kust_n}"
+    helm_mod, kust_mod = f"helm.sh/helm/v{helm_major}", f"sigs.k8s.io/kustomize/kustomize/v{kust_major}"
+    argocd_b = GoBuild(
+        f.module, f.version, ("./cmd",), tc, outputs=("argocd",), ldflags=makefile_ldflags(f.makefile, _values(f)),
+        replaces=tuple((m, f"{m}@{v}") for m, _p, v in f.nested),
+    )  # fmt: skip
+    helm_b = GoBuild(
+        helm_mod, helm_v, ("./cmd/helm",), tc, ldflags=f"-s -w -X {helm_mod}/internal/version.version={helm_v}"
+    )
+    kust_b = GoBuild(kust_mod, kustomize_v, (".",), tc, outputs=("kustomize",))
+    packages, recommends = apt_packages(f.dockerfile)
+    debian = tuple(dict.fromkeys((*packages, *(ARGOCD_RECOMMENDS if recommends else ()), *ARGOCD_ALWAYS)))
+    base = re.search(r"^ARG BASE_IMAGE=(\S+?)(?:@sha256:\S+)?$", f.dockerfile, re.M)
+    links = " && ".join(f"ln -s /usr/local/bin/argocd /usr/local/bin/{c}" for c in ARGOCD_COMMANDS)
+    env = re.findall(r"^ENV (GRPC_\w+=\S+)$", f.dockerfile, re.M)  # argocd-base's runtime settings
+    return StackImage(
+        ref, "argo-cd", debian,
+        ((argocd_b, "/usr/local/bin/argocd"), (helm_b, "/usr/local/bin/helm"), (kust_b, "/usr/local/bin/kustomize")),
+        module_files=(("hack/gpg-wrapper.sh", "/usr/local/bin/gpg-wrapper.sh"),
+                      ("hack/git-verify-wrapper.sh", "/usr/local/bin/git-verify-wrapper.sh"),
+                      ("entrypoint.sh", "/usr/local/bin/entrypoint.sh")),
+        lines=(
+            "ENV ARGOCD_USER_ID=999 DEBIAN_FRONTEND=noninteractive",
+            "RUN groupadd -g 999 argocd && useradd -r -u 999 -g argocd argocd && mkdir -p /home/argocd"
+            " && chown argocd:0 /home/argocd && chmod g=u /home/argocd",
+            *re.findall(r"^RUN git lfs install[^\n]*$", f.dockerfile, re.M),
+            "RUN ln -s /usr/local/bin/entrypoint.sh /usr/local/bin/uid_entrypoint.sh && " + links,
+            "RUN mkdir -p /app/config/ssh /etc/ssh && touch /app/config/ssh/ssh_known_hosts"
+            " && ln -sf /app/config/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts"
+            " && mkdir -p /app/config/tls /app/config/gpg/source /app/config/gpg/keys"
+            " && chown argocd /app/config/gpg/keys && chmod 0700 /app/config/gpg/keys",
+            "ENV USER=argocd",
+            *(f"ENV {e}" for e in env),
+            "USER 999",
+            "WORKDIR /home/argocd",
+        ),
+        built_from=(f"{f.module}@{f.version}", f"{helm_mod}@{helm_v}", f"{kust_mod}@{kustomize_v}",
+                    *(f"{m}@{v}" for m, _p, v in f.nested)),
+        differences=(
+            Difference("base", f"{base.group(1) if base else 'ubuntu'} + apt-get",
+                       "Debian bookworm (debootstrap) with the same packages", NO_REGISTRY),
+            *(() if "git-lfs" in packages else (
+                Difference("git-lfs", "the release binary (hack/installers)", "Debian bookworm's git-lfs",
+                           "no download from github.com here"),)),
+            *_go_diff(go, tc.version),
+            Difference("web UI", "ui/dist/app from a yarn build", "none (the module's empty ui/dist/app)",
+                       "the UI's yarn build is not part of this recipe", "the Argo CD web UI"),
+        ),
+    )  # fmt: skip
+
+
+def official_entrypoint(program: str, flags: str = "") -> str:
+    """What the Docker official image's ``docker-entrypoint.sh`` does with its arguments (redis, haproxy): when the
+    first one is an option (or a ``.conf`` file), it runs ``program`` with them (argocd-redis passes only
+    ``args: [--save, "", --appendonly, "no"]``; without this the kubelet tried to run ``--save``, seen on kind)."""
+    text = f'#!/bin/sh\nset -e\ncase "${{1:-}}" in -*|*.conf) set -- {program} "$@" ;; esac\n'
+    if flags:  # haproxy's: `haproxy ARGS` runs as `haproxy -W -db ARGS`
+        text += f'if [ "$1" = {program} ]; then shift; set -- {program} {flags} "$@"; fi\n'
+    return text + 'exec "$@"\n'
+
+
+def _debian_daemon(ref: str, role: str, packages: tuple[str, ...], cmd: tuple[str, ...], note: str,
+                   flags: str = "") -> StackImage:  # fmt: skip
+    r = parse_ref(ref)
+    return StackImage(
+        ref, role, packages, cmd=cmd, entrypoint=("docker-entrypoint.sh",),
+        texts=(("/usr/local/bin/docker-entrypoint.sh", official_entrypoint(cmd[0], flags)),),
+        built_from=(f"Debian bookworm: {', '.join(packages)}",),
+        differences=(Difference("base and version", f"{r.path.removeprefix('library/')}:{r.tag} (Docker official image)",
+                                f"Debian bookworm's {packages[0]}", NO_REGISTRY + "; " + note, relation=STAND_IN),),
+    )  # fmt: skip
+
+
+# The Docker official redis image builds redis with protected mode off by default (its Dockerfile edits
+# src/config.c: containers are reached from other addresses, not from localhost); Debian's is on, and Argo CD HA's
+# redis.conf does not set it, so every redis answered other pods "-DENIED ... protected mode" and haproxy found no
+# master (argocd-server: "error getting cached app state: EOF", seen on kind here). These wrappers restore the
+# image's default, unless the arguments or the config file set protected-mode themselves.
+REDIS_DEFAULTS = """#!/bin/sh
+real=/usr/bin/$(basename "$0")
+for a in "$@"; do case "$a" in *protected-mode*) exec "$real" "$@" ;; esac; done
+if [ -f "${1:-}" ] && grep -q '^[[:space:]]*protected-mode' "$1"; then exec "$real" "$@"; fi
+exec "$real" "$@" --protected-mode no
+"""
+
+
+def redis(ref: str) -> StackImage:
+    img = _debian_daemon(ref, "redis", ("redis-server", "redis-sentinel", "redis-tools"), ("redis-server",),
+                         "Argo CD HA's redis-ha runs redis-server, redis-sentinel and sh scripts in it")  # fmt: skip
+    return replace(
+        img,
+        texts=(*img.texts, ("/usr/local/bin/redis-server", REDIS_DEFAULTS), ("/usr/local/bin/redis-sentinel", REDIS_DEFAULTS)),
+        differences=(*img.differences, Difference("protected mode", "off by default (the image's build edits config.c)",
+                                                  "off by default through /usr/local/bin wrappers of Debian's binaries",
+                                                  "Debian builds redis with protected mode on")),
+    )  # fmt: skip
+
+
+def haproxy(ref: str) -> StackImage:
+    return _debian_daemon(ref, "haproxy", ("haproxy",), ("haproxy", "-f", "/usr/local/etc/haproxy/haproxy.cfg"),
+                          "Argo CD HA's haproxy reads /usr/local/etc/haproxy/haproxy.cfg", flags="-W -db")  # fmt: skip
+
+
+DEX_STAND_IN = "dex is not in this image: the dex module is not served by the Go module proxy here (argo-suite)"
+
+
+def dex_runtime(ref: str) -> StackImage:
+    """Runs as dex's own image does (its Dockerfile: user ``dex``, uid and gid 1001): Argo CD's dex container
+    sets ``runAsNonRoot``, and the kubelet refuses an image whose user is root (seen on kind here).
+    ``argocd-dex rundex`` looks ``dex`` up on PATH before anything else and exits without it (v2.6.3
+    ``cmd/argocd-dex/commands/argocd_dex.go``), but runs it only when SSO is configured: a ``dex`` that says
+    it is not here and exits 1 stands in, so an SSO setup fails loudly instead of passing."""
+    stand_in = f"#!/bin/sh\\necho '{DEX_STAND_IN}' >&2\\nexit 1\\n"
+    return StackImage(
+        ref, "dex", ("ca-certificates", "passwd"),
+        lines=("RUN groupadd -g 1001 dex && useradd -r -u 1001 -g dex -s /usr/sbin/nologin dex",
+               f"RUN printf \"{stand_in}\" > /usr/local/bin/dex && chmod 0755 /usr/local/bin/dex",
+               "USER 1001:1001"),
+        built_from=("Debian bookworm: ca-certificates, passwd",),
+        differences=(Difference("dex binary", "dex serve", "a stand-in that exits 1 saying dex is not here",
+                                "the dex module is not served by the Go module proxy here; argocd-dex needs a dex on "
+                                "PATH to start, and runs it only when SSO is configured in argocd-cm (the tutorial "
+                                "configures none)", "SSO login through dex", relation=STAND_IN),),
+    )  # fmt: skip
+
+
+SIGNALS = ("workflow/executor/os-specific/signal", "workflow/executor/osspecific/signal")  # v3, v4
+UI_STUB = "server/static/files.go.stub"  # v3: `STATIC_FILES=false` builds with this stub
+UI_EMBED = "ui/embed.go"  # v4: `//go:embed dist/app`; `STATIC_FILES=false` touches ui/dist/app/index.html
+# Paths whose presence a recipe reads (gathered with the module's other facts).
+PROBES = (UI_STUB, UI_EMBED, *(f"{p}_darwin.go" for p in SIGNALS))
+WORKFLOWS_FILES = (("hack/ssh_known_hosts", "/etc/ssh/ssh_known_hosts"), ("hack/nsswitch.conf", "/etc/nsswitch.conf"))
+DISTROLESS = Difference("base", "gcr.io/distroless/static", "scratch with Debian's CA bundle and /tmp", NO_REGISTRY)
+
+
+def workflows(ref: str, f: ModuleFacts, part: str) -> StackImage:
+    """``workflow-controller``, ``argocli`` (``argo``) or ``argoexec``, as the v3 Dockerfile's stages build them
+    (``make dist/<binary>``: ``CGO_ENABLED=0 go build ./cmd/<binary>``); argocli without the UI, which is
+    upstream's own ``STATIC_FILES=false`` path (``server/static/files.go.stub``)."""
+    go = dockerfile_go(f.dockerfile)
+    tc = toolchain_for(go)
+    binary = {"workflow-controller": "workflow-controller", "argocli": "argo", "argoexec": "argoexec"}[part]
+    prepare: tuple[tuple[str, str], ...] = ()
+    touch: tuple[str, ...] = ()
+    ui = "upstream's STATIC_FILES=false stub"
+    if part == "argocli" and UI_EMBED in f.present:
+        touch, ui = (
+            ("ui/dist/app/index.html",),
+            "an empty ui/dist/app/index.html, the Makefile's STATIC_FILES=false path",
+        )
+    elif part == "argocli":
+        prepare = ((UI_STUB, "server/static/files.go"),)
+    signals = next((p for p in SIGNALS if f"{p}_darwin.go" in f.present), SIGNALS[0])
+    if part == "argoexec":
+        # the module zip has signal_darwin.go but no signal_linux.go (chroot_ and umask_linux.go are there): Go's
+        # module zips leave symlinks out, and the linux file is the same code; a git checkout, which the
+        # Dockerfile's `COPY . .` builds from, has it
+        prepare = ((f"{signals}_darwin.go", f"{signals}_linux.go"),)
+    b = GoBuild(f.module, f.version, (f"./cmd/{binary}",), tc, ldflags=makefile_ldflags(f.makefile, _values(f)),
+                prepare=prepare, touch=touch, nosumdb=not f.sumdb)  # fmt: skip
+    diffs = [DISTROLESS, *_go_diff(go, tc.version)]
+    lines: tuple[str, ...] = ("USER 8737",) if part != "argoexec" else ()
+    if part == "argocli":
+        lines = ("USER 8737", "WORKDIR /home/argo")
+        diffs.append(Difference("web UI", "ui/dist/app from a yarn build", f"none ({ui})",
+                                 "the UI's yarn build is not part of this recipe", "the Argo Workflows web UI"))  # fmt: skip
+    if part == "argoexec":
+        diffs.append(
+            Difference(
+                f"{signals.rsplit('/', 2)[-2]}/signal_linux.go",
+                "in the git checkout",
+                "copied from signal_darwin.go",
+                "the Go module zip lacks it (symlinks are left out of module zips)",
+            )
+        )
+        diffs.append(Difference("kubectl and jq", "/bin/kubectl (v1.24.8) and /bin/jq downloaded by the Dockerfile",
+                                "absent", "downloads are not possible here",
+                                "resource templates and jq output parameters in Workflows"))  # fmt: skip
+    return StackImage(
+        ref, "argo-workflows", None, ((b, f"/bin/{binary}"),), module_files=WORKFLOWS_FILES,
+        lines=lines, entrypoint=(binary,), built_from=(f"{f.module}@{f.version}",), ca_certificates=True,
+        differences=tuple(diffs),
+    )  # fmt: skip
+
+
+def events(ref: str, f: ModuleFacts) -> StackImage:
+    """``quay.io/argoproj/argo-events``: ``FROM scratch`` with zoneinfo, the CA bundle, the ``argo`` CLI and
+    ``/bin/argo-events`` (``make build``: ``CGO_ENABLED=0 go build ./cmd``)."""
+    tc = module_toolchain(f)
+    b = GoBuild(f.module, f.version, ("./cmd",), tc, outputs=("argo-events",),
+                ldflags=makefile_ldflags(f.makefile, _values(f)), nosumdb=not f.sumdb)  # fmt: skip
+    diffs = [
+        Difference("base", "scratch with alpine's zoneinfo and CA bundle", "scratch with Debian's CA bundle",
+                   NO_REGISTRY, "time zones other than UTC in EventSource calendars"),
+        Difference("argo CLI", "/usr/local/bin/argo downloaded by the Dockerfile", "absent",
+                   "downloads are not possible here", "Sensor argoWorkflow triggers (the tutorial's Sensor uses a k8s trigger)"),
+    ]  # fmt: skip
+    return StackImage(
+        ref, "argo-events", None, ((b, "/bin/argo-events"),), entrypoint=("/bin/argo-events",),
+        built_from=(f"{f.module}@{f.version}",), ca_certificates=True, differences=tuple(diffs),
+    )  # fmt: skip
+
+
+def neighbours(asked: str, reach: int = 3) -> list[str]:
+    """Versions to try when the proxy does not serve ``asked`` (its version list is refused here too): the
+    same major.minor, patch +1, -1, +2, -2, ...: the nearest release with the same API, a fix first."""
+    m = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)", asked)
+    if not m:
+        return []
+    major, minor, patch = (int(x) for x in m.groups())
+    out = []
+    for d in range(1, reach + 1):
+        out.append(f"v{major}.{minor}.{patch + d}")
+        if patch - d >= 0:
+            out.append(f"v{major}.{minor}.{patch - d}")
+    return out
+
+
+def older_served(asked: str, listed: list[str]) -> str | None:
+    """The newest release in ``listed`` below ``asked`` with the same major (no pre-release): what to build when
+    neither ``asked`` nor a patch neighbour of it is served (the proxy here refuses some releases outright)."""
+    m = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)", asked)
+    if not m:
+        return None
+    want = tuple(int(x) for x in m.groups())
+    below = []
+    for v in listed:
+        n = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)", v)
+        if n and (got := tuple(int(x) for x in n.groups()))[0] == want[0] and got < want:
+            below.append((got, v))
+    return max(below)[1] if below else None
+
+
+def substitution(f: ModuleFacts) -> list[Difference]:
+    """The version difference when the proxy served another release than the asked one (and how it was checked)."""
+    if not f.asked or f.asked == f.version:
+        return []
+    same_minor = f.asked.rsplit(".", 1)[0] == f.version.rsplit(".", 1)[0]
+    nearest = "the nearest served release of the same minor" if same_minor else (
+        "the newest served release below it (an earlier minor: its features and defaults may differ)")  # fmt: skip
+    why = f"{f.module}@{f.asked} is not served by the Go module proxy here; {f.version} is {nearest}"
+    if f.not_as_released:
+        why = (
+            f"{f.not_as_released}; {f.version} is the nearest release that builds as released (a later minor: "
+            "its features and defaults may differ)"
+        )
+    if not f.sumdb:
+        why += " (sum.golang.org has no record of it: fetched with GONOSUMDB, its go.sum still checks its dependencies)"
+    return [Difference("version", f.asked, f.version, why, f"what changed between {f.asked} and {f.version}",
+                       relation=ANOTHER_RELEASE),
+            Difference("version string", f.version, f.asked, "the binary says the release it stands in for, as its "
+                       "images are named: a controller names its sibling images by its own version")]  # fmt: skip
+
+
+CERT_MANAGER_PARTS = ("controller", "cainjector", "webhook", "acmesolver", "ctl", "startupapicheck")
+
+
+def cert_manager(ref: str, f: ModuleFacts, part: str) -> StackImage | Unbuildable:
+    """``quay.io/jetstack/cert-manager-<part>``: ``hack/containers/Containerfile.<part>``, the distroless static
+    base, ``USER 1000``, ``/app/cmd/<part>/<part>`` built by ``make`` (``go build cmd/<part>/main.go`` with the
+    Makefile's ``GOLDFLAGS``). From v1.12 each ``cmd/<part>`` is a module of its own named
+    ``github.com/cert-manager/cert-manager/<part>-binary`` (``cmd/controller/go.mod``), a path that does not
+    match its folder: no module proxy serves it, and the root module's zip leaves nested modules out."""
+    if part not in f.main_dirs:
+        return Unbuildable(ref, f"{f.module}@{f.version} has no cmd/{part}: from v1.12 cert-manager's binaries are "
+                                f"modules of their own (cmd/{part}/go.mod names github.com/cert-manager/cert-manager/"
+                                f"{part}-binary), which no Go module proxy can serve")  # fmt: skip
+    tc = module_toolchain(f)
+    b = GoBuild(
+        f.module, f.version, (f"./cmd/{part}",), tc, outputs=(part,), ldflags=makefile_goldflags(f.makefile, _values(f))
+    )
+    return StackImage(
+        ref, "cert-manager", None, ((b, f"/app/cmd/{part}/{part}"),), lines=("USER 1000",),
+        entrypoint=(f"/app/cmd/{part}/{part}",), built_from=(f"{f.module}@{f.version}",), ca_certificates=True,
+        differences=(DISTROLESS,
+                     Difference("licence files", "/licenses/LICENSE and LICENSES", "absent",
+                                "made by the release's license tooling, not in the module")),
+    )  # fmt: skip
+
+
+def traefik(ref: str, f: ModuleFacts) -> StackImage:
+    """``traefik`` (the official image: alpine, ``/usr/local/bin/traefik``), built with ``go build ./cmd/traefik``
+    and its version stamped as its release does (``pkg/version.Version``); it stands in for ingress-nginx."""
+    tc = module_toolchain(f)
+    major = f.module.rsplit("/", 1)[-1] if f.module.rsplit("/", 1)[-1].startswith("v") else ""
+    pkg = f"github.com/traefik/traefik{'/' + major if major else ''}/pkg/version"
+    b = GoBuild(f.module, f.version, ("./cmd/traefik",), tc, ldflags=f"-s -w -X {pkg}.Version={f.version}")
+    return StackImage(
+        ref, "ingress substitute", None, ((b, "/usr/local/bin/traefik"),), entrypoint=("/usr/local/bin/traefik",),
+        built_from=(f"{f.module}@{f.version}",), ca_certificates=True,
+        differences=(Difference("base", "alpine with entrypoint.sh", "scratch with Debian's CA bundle", NO_REGISTRY),
+                     Difference("web dashboard", "webui/static from a yarn build", "none (the module's placeholder)",
+                                "the dashboard's build is not part of this recipe", "Traefik's dashboard")),
+    )  # fmt: skip
+
+
+def pebble(ref: str, f: ModuleFacts, app: str) -> StackImage:
+    """``ghcr.io/letsencrypt/pebble`` and ``pebble-challtestsrv`` (``Dockerfile.release``: ``FROM scratch``,
+    ``/app``, the repository's ``test/`` folder), built with ``go build ./cmd/<app>``."""
+    b = GoBuild(f.module, f.version, (f"./cmd/{app}",), module_toolchain(f), outputs=(app,))
+    return StackImage(
+        ref, "acme test server", None, ((b, "/app"),), entrypoint=("/app",), built_from=(f"{f.module}@{f.version}",),
+        differences=(Difference("test/ folder", "/test/ (sample config and certificates)", "absent",
+                                "the suite mounts its own config and certificates (argo_tutorial_suite/backends/kind/acme.py)"),),
+    )  # fmt: skip
+
+
+def makefile_goldflags(makefile: str, values: dict[str, str]) -> str:
+    """cert-manager's ``GOLDFLAGS := -w -s -X pkg.Var=$(VALUE) ...`` (a make variable, not ``LDFLAGS``)."""
+    m = re.search(r"^GOLDFLAGS\s*:?=((?:.*\\\n)*.*)$", makefile, re.M)
+    if not m:
+        raise RecipeError("the Makefile sets no GOLDFLAGS")
+    return makefile_ldflags(m.group(1), values)
+
+
+def helm_ldflags(version: str, gomod: str) -> str:
+    """helm's release ldflags (its Makefile): the version, and the Kubernetes version ``helm template`` assumes,
+    ``k8sVersionMajor/Minor`` from its k8s.io/client-go (v0.25.2 -> 1.25); without them helm says v1.20 and a
+    chart with ``kubeVersion: >= 1.21`` (cert-manager's) refuses to render (seen here)."""
+    m = re.search(r"^\s*k8s\.io/client-go\s+v0\.(\d+)\.", gomod, re.M)
+    if not m:
+        raise RecipeError("helm's go.mod requires no k8s.io/client-go")
+    flags = [f"-s -w -X helm.sh/helm/v3/internal/version.version={version}"]
+    for pkg in ("pkg/lint/rules", "pkg/chartutil"):
+        flags += [
+            f"-X helm.sh/helm/v3/{pkg}.k8sVersionMajor=1",
+            f"-X helm.sh/helm/v3/{pkg}.k8sVersionMinor={m.group(1)}",
+        ]
+    return " ".join(flags)
+
+
+def tools_mk_version(tools_mk: str, tool: str) -> str:
+    """``TOOLS += helm=v3.10.0`` in cert-manager's ``make/tools.mk``."""
+    return _assigned(tools_mk, r"TOOLS\s*\+=\s*", tool, "make/tools.mk")
+
+
+def module_toolchain(f: ModuleFacts) -> Toolchain:
+    """The Go to build ``f`` with (:func:`go_directive_of`), or why there is none."""
+    go = go_directive_of(f)
+    if not go:
+        raise RecipeError(f"{f.module}@{f.version}: no Go version in its Dockerfile or go.mod")
+    return toolchain_for(go)
+
+
+def go_directive_of(f: ModuleFacts) -> str:
+    """The Go of the builder: the Dockerfile's golang stage, else the module's go.mod directive (argo-events
+    builds its binary outside Docker)."""
+    try:
+        return dockerfile_go(f.dockerfile)
+    except RecipeError:
+        m = re.search(r"^go (\d+\.\d+)", f.gomod, re.M)
+        return m.group(1) if m else ""
+
+
+# repository -> (role, kind of recipe); the tag is the version
+BY_REPOSITORY: dict[str, str] = {
+    "quay.io/argoproj/argo-rollouts": "rollouts",
+    "quay.io/argoproj/argocd": "argocd",
+    "docker.io/library/redis": "redis",
+    "docker.io/library/haproxy": "haproxy",
+    "public.ecr.aws/docker/library/redis": "redis",
+    "public.ecr.aws/docker/library/haproxy": "haproxy",
+    "ghcr.io/dexidp/dex": "dex",
+    "quay.io/argoproj/workflow-controller": "workflow-controller",
+    "quay.io/argoproj/argocli": "argocli",
+    "quay.io/argoproj/argoexec": "argoexec",
+    "quay.io/argoproj/argo-events": "events",
+    **{f"quay.io/jetstack/cert-manager-{p}": f"cert-manager-{p}" for p in CERT_MANAGER_PARTS},
+    "docker.io/library/traefik": "traefik",
+    "ghcr.io/letsencrypt/pebble": "pebble",
+    "ghcr.io/letsencrypt/pebble-challtestsrv": "pebble-challtestsrv",
+}
+MODULES: dict[str, str] = {
+    "rollouts": "github.com/argoproj/argo-rollouts",
+    "argocd": "github.com/argoproj/argo-cd",
+    "workflow-controller": "github.com/argoproj/argo-workflows",
+    "argocli": "github.com/argoproj/argo-workflows",
+    "argoexec": "github.com/argoproj/argo-workflows",
+    "events": "github.com/argoproj/argo-events",
+    **{f"cert-manager-{p}": "github.com/cert-manager/cert-manager" for p in CERT_MANAGER_PARTS},
+    "traefik": "github.com/traefik/traefik",
+    "pebble": "github.com/letsencrypt/pebble",
+    "pebble-challtestsrv": "github.com/letsencrypt/pebble",
+}
+
+
+def module_of(kind: str, version: str) -> str:
+    """The Go module path of a recipe kind at a version (``/vN`` from v2 on, Go's semantic import rule)."""
+    base = MODULES[kind]
+    major = int(version.lstrip("v").split(".")[0])
+    return base + (f"/v{major}" if major >= 2 else "")
+
+
+def _ci() -> ModuleType:
+    """The CI and EventBus recipes (imported here: they build on this module's types)."""
+    from argo_offline_images import cirecipes
+
+    return cirecipes
+
+
+def kind_of(ref: str) -> str | None:
+    """The recipe kind of a reference, by its repository (None: no recipe)."""
+    r = parse_ref(ref)
+    where = f"{r.host}/{r.path}"
+    return BY_REPOSITORY.get(where) or _ci().BY_REPOSITORY.get(where)
+
+
+def needs_module(ref: str) -> tuple[str, str] | None:
+    """(module, version) the recipe of ``ref`` reads, or None (a Debian-only image, or no recipe)."""
+    kind = kind_of(ref)
+    if kind in MODULES:
+        tag = parse_ref(ref).tag
+        version = tag if tag.startswith("v") else f"v{tag}"
+        return module_of(kind, version), version
+    ci = _ci()
+    if kind == "golang":
+        go: tuple[str, str] | None = ci.toolchain_module(parse_ref(ref).tag)
+        return go
+    if kind in ci.MODULES:
+        version = ci.module_version(kind, parse_ref(ref).tag)
+        major = int(version.lstrip("v").split(".")[0])
+        return ci.MODULES[kind] + (f"/v{major}" if major >= 2 else ""), version
+    return None
+
+
+def recipe(ref: str, facts: ModuleFacts | None) -> StackImage | Unbuildable:
+    """The recipe for one reference, or why there is none; a module version other than the image's tag comes
+    first in its differences (:func:`substitution`)."""
+    got = _recipe(ref, facts)
+    if isinstance(got, StackImage) and facts is not None and substitution(facts):
+        got = replace(got, differences=(*substitution(facts), *got.differences))
+    return got
+
+
+def _recipe(ref: str, facts: ModuleFacts | None) -> StackImage | Unbuildable:
+    r = parse_ref(ref)
+    kind = kind_of(ref)
+    if kind is None:
+        return Unbuildable(ref, "no recipe for this image yet")
+    if facts is not None and facts.not_as_released and (not facts.asked or facts.asked == facts.version):
+        return Unbuildable(ref, f"{facts.not_as_released}, and no later release of the same major builds as released")
+    if (kind in MODULES or needs_module(ref)) and facts is None:
+        module, version = needs_module(ref) or ("", "")
+        return Unbuildable(
+            ref, f"{module}@{version} (nor a neighbour of the same minor) is not served by the Go module proxy here"
+        )
+    if kind == "rollouts" and facts is not None:
+        return rollouts(r.tagged, facts)
+    if kind == "argocd" and facts is not None:
+        return argocd(r.tagged, facts)
+    if kind in ("workflow-controller", "argocli", "argoexec") and facts is not None:
+        return workflows(r.tagged, facts, kind)
+    if kind == "events" and facts is not None:
+        return events(r.tagged, facts)
+    if kind in ("pebble", "pebble-challtestsrv") and facts is not None:
+        return pebble(r.tagged, facts, kind)
+    if kind == "traefik" and facts is not None:
+        return traefik(r.tagged, facts)
+    if kind.startswith("cert-manager-") and facts is not None:
+        return cert_manager(r.tagged, facts, kind.removeprefix("cert-manager-"))
+    if kind not in MODULES and kind not in ("redis", "haproxy", "dex"):
+        ci: StackImage | Unbuildable = _ci().recipe(kind, r.tagged, facts)
+        return ci
+    if kind == "redis":
+        return redis(r.tagged)
+    if kind == "haproxy":
+        return haproxy(r.tagged)
+    return dex_runtime(r.tagged)
+
+
+def plan(refs: list[str], facts: dict[tuple[str, str], ModuleFacts | None]) -> Plan:
+    """Recipes for ``refs`` (each reference once); ``facts``: what :func:`needs_module` asked for."""
+    out = Plan()
+    for ref in sorted(set(refs)):
+        need = needs_module(ref)
+        got = recipe(ref, facts.get(need) if need else None)
+        if isinstance(got, StackImage):
+            out.images.append(got)
+        else:
+            out.unbuildable.append(got)
+    return out
