@@ -1,0 +1,115 @@
+"""The package works installed: the wheel alone, in a fresh venv, from a folder outside the repository.
+
+Built with ``pip wheel``, installed with its dependencies into a new venv (no access to this checkout), and run from
+another folder: the pytest plugin loads through its ``pytest11`` entry point, the manifests ship inside the package,
+and the static check of a participant's folder gives its verdict. ``pip install fixtures`` (an unrelated PyPI
+project of that name) beside it changes nothing of ours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from argo_tutorial_suite.paths import ROOT, UPSTREAM
+
+BAD_SERVICE = (
+    "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\n"
+    "spec: {selector: {app: web}, ports: [{port: eighty}]}\n"
+)
+CLEAN = "apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n"
+
+
+def _run(*argv: str | Path, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(a) for a in argv], cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def _tree_digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and "__pycache__" not in p.parts:
+            h.update(p.relative_to(folder).as_posix().encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(the venv's python, the wheel)."""
+    tmp = tmp_path_factory.mktemp("installed")
+    # built from a copy: a build in the checkout leaves its egg-info there, whose entry points pytest would load
+    src = tmp / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", ".tox", "artifacts", "*.egg-info", "build",
+                                                              "__pycache__", ".pytest-kind", ".mypy_cache"))  # fmt: skip
+    built = _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", tmp / "dist", src, cwd=tmp)
+    assert built.returncode == 0, built.stderr[-3000:]
+    (wheel,) = (tmp / "dist").glob("argo_tutorial_suite-*.whl")
+    venv = _run(sys.executable, "-m", "venv", tmp / "venv", cwd=tmp)
+    assert venv.returncode == 0, venv.stderr
+    python = tmp / "venv" / "bin" / "python"
+    pip = _run(python, "-m", "pip", "install", "-q", "--disable-pip-version-check", wheel, cwd=tmp, timeout=900)
+    assert pip.returncode == 0, pip.stderr[-3000:]
+    return python, wheel
+
+
+def test_the_wheel_holds_the_suite_and_no_top_level_fixtures(installed: tuple[Path, Path]) -> None:
+    _, wheel = installed
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert tops == {"argo_tutorial_suite", "argo_offline_images", "argo_image_refs"}, tops
+    for data in ("manifests/defects.yaml", "manifests/versions/current.yaml", "manifests/tutorial/ci/ci.yaml",
+                 "fixtures/plugin.py", "scenarios/test_static.py"):  # fmt: skip
+        assert f"argo_tutorial_suite/{data}" in names, data
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "[pytest11]" in text and "argo_tutorial_suite.fixtures.plugin" in text
+
+
+def test_the_static_check_runs_installed_from_another_folder(installed: tuple[Path, Path], tmp_path: Path) -> None:
+    if not UPSTREAM.is_dir():
+        pytest.fail(f"{UPSTREAM} is missing: the static check reads the pinned upstream schemas from it")
+    python, _ = installed
+    bad, clean = tmp_path / "participant-bad", tmp_path / "participant-clean"
+    for folder, text in ((bad, BAD_SERVICE), (clean, CLEAN)):
+        folder.mkdir()
+        (folder / "a.yaml").write_text(text)
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+
+    def check(folder: Path) -> subprocess.CompletedProcess[str]:
+        return _run(python, "-m", "pytest", "--pyargs", "argo_tutorial_suite.scenarios", "-m", "static",
+                    "--manifests-dir", folder, "--upstream-dir", UPSTREAM, "-p", "no:cacheprovider", cwd=work)  # fmt: skip
+
+    got = check(bad)
+    assert got.returncode == 1, got.stdout[-3000:] + got.stderr[-2000:]
+    assert "SCHEMA-INVALID" in got.stdout
+    got = check(clean)
+    assert got.returncode == 0, got.stdout[-3000:] + got.stderr[-2000:]
+    # the PyPI project named "fixtures", installed beside: nothing of ours changes, the check still runs
+    ours = Path(_run(python, "-c", "import argo_tutorial_suite, os; print(os.path.dirname(argo_tutorial_suite.__file__))",
+                     cwd=work).stdout.strip())  # fmt: skip
+    before = _tree_digest(ours)
+    pip = _run(python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "fixtures", cwd=work, timeout=300)
+    assert pip.returncode == 0, pip.stderr[-2000:]
+    assert _tree_digest(ours) == before
+    assert check(clean).returncode == 0
+    assert check(bad).returncode == 1
+
+
+def test_every_package_folder_is_listed_for_the_wheel() -> None:
+    """pyproject.toml lists the packages (three of them are mapped from the top-level folders): a new folder of the
+    library must be listed, or the installed suite misses it."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        p.parent.relative_to(ROOT).as_posix().replace("/", ".")
+        for top in ("argo_tutorial_suite", "argo_offline_images", "argo_image_refs")
+        for p in (ROOT / top).rglob("__init__.py")
+    }
+    assert found <= listed, sorted(found - listed)
