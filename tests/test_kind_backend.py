@@ -202,11 +202,11 @@ def test_offline_a_cert_manager_that_cannot_be_built_gets_a_stand_in(tmp_path: P
     local = LocalBuild("current", tmp_path / "current.json", {"node_image": {"ref": "n", "id": "i"}, "stack": stack})
     tool = Tool("x", "/bin/true", "test")
     b = KindBackend(profile, tool, tool, tool, tmp_path, upstream=upstream, local=local, registry_mirror=True)
-    assert b._offline() is not None
+    assert b.mode.plan() is not None
     note = b.cannot("cert-manager")
     assert note is not None and note.startswith("not verified here (cert-manager v1.21.1 substituted: v1.11.0")
-    assert why in note and b.skipped_components()["cert-manager"] == note
-    assert b._stand_ins["cert-manager"].manifest == manifest
+    assert why in note and b.mode.skipped["cert-manager"] == note
+    assert b.mode.stand_ins["cert-manager"].manifest == manifest
     assert b.cannot("argo-cd") is None
 
 
@@ -278,7 +278,7 @@ def test_every_cannot_branch_of_the_kind_backend(tmp_path: Path, monkeypatch: py
         {"ref": ingress_substitute.IMAGE, "id": "i"}
     ]
     b = _offline_backend(tmp_path, monkeypatch, stand_in)
-    assert b._offline() is not None
+    assert b.mode.plan() is not None
     assert b.cannot("ci-run") is None
     assert b.cannot("ci-images") is None  # built with no difference that leaves something unverified
     assert b.cannot("ingress-nginx") == ingress_substitute.note(ingress_substitute.IMAGE)
@@ -318,7 +318,7 @@ def test_what_ran_per_component_follows_the_recorded_relations(tmp_path: Path, m
         built.append({"ref": r, "id": "i", "differences": d})
     built.append({"ref": ingress_substitute.IMAGE, "id": "i"})
     b = _offline_backend(tmp_path, monkeypatch, built, pins="current")
-    assert b._offline() is not None
+    assert b.mode.plan() is not None
     ran = b.ran()
     assert ran["argo-cd"].relation is Relation.ANOTHER and "v3.6.0" in ran["argo-cd"].what
     assert ran["argo-cd-redis"].relation is Relation.STAND_IN
@@ -326,5 +326,5 @@ def test_what_ran_per_component_follows_the_recorded_relations(tmp_path: Path, m
     assert ran["argo-rollouts"].relation is Relation.SAME
     # online (images pulled as users pull them): nothing differs
     b = _offline_backend(tmp_path, monkeypatch, built, pins="current")
-    b.registry_mirror = False
+    b.mode.registry_mirror = False
     assert b.ran() == {}

@@ -22,14 +22,12 @@ from typing import Any
 import httpx
 import yaml
 
-from argo_image_refs import parse_ref
 from argo_tutorial_suite.apis import ARGOPROJ, CERT_MANAGER
 from argo_tutorial_suite.backends import gitserver
 from argo_tutorial_suite.backends import host as preflight
 from argo_tutorial_suite.backends.base import http_through_ingress, substitutions_for
 from argo_tutorial_suite.backends.capabilities import CLUSTER, STACK
 from argo_tutorial_suite.backends.install import (
-    Offline,
     StepOutcome,
     dumps_outcomes,
     loads_outcomes,
@@ -39,14 +37,13 @@ from argo_tutorial_suite.backends.install import (
 )
 from argo_tutorial_suite.backends.kind import acme, mirrors
 from argo_tutorial_suite.backends.kind import ingress as ingress_substitute
-from argo_tutorial_suite.backends.kind import install_sources as installsource
 from argo_tutorial_suite.backends.kind import mirror_config as mirror
-from argo_tutorial_suite.backends.kind import offline as offlineplan
 from argo_tutorial_suite.backends.kind.cluster import KindAccess, KindLifecycle, nodes_ready
 from argo_tutorial_suite.backends.kind.config import ClusterSpec, HostPorts
 from argo_tutorial_suite.backends.kind.localbuild import LocalBuild
 from argo_tutorial_suite.backends.kind.localbuild import image_matches as is_local_image
 from argo_tutorial_suite.backends.kind.mirrors import Mirror
+from argo_tutorial_suite.backends.kind.offline_mode import OfflineMode
 from argo_tutorial_suite.backends.kind.registry import (
     KIND_NETWORK,
     NAME,
@@ -63,12 +60,10 @@ from argo_tutorial_suite.proc import Runner
 from argo_tutorial_suite.redact import REDACTOR
 from argo_tutorial_suite.tools import Tool
 from argo_tutorial_suite.tutorial import images, stack
-from argo_tutorial_suite.tutorial.installplan import step_component
 from argo_tutorial_suite.tutorial.profiles import PLACEHOLDERS, TUTORIAL_PLACEHOLDERS, Profile
 from argo_tutorial_suite.tutorial.stack import CONTROLLERS
 from argo_tutorial_suite.upstream import Upstream
-from argo_tutorial_suite.verdicts import components
-from argo_tutorial_suite.verdicts.components import Ran, Relation
+from argo_tutorial_suite.verdicts.components import Ran
 from argo_tutorial_suite.verdicts.diagnostics import write_artifacts
 from argo_tutorial_suite.verdicts.waits import Seen, State, WaitFailed, expect, timeout_for
 
@@ -76,7 +71,6 @@ from argo_tutorial_suite.verdicts.waits import Seen, State, WaitFailed, expect, 
 # one-node cluster whose HA pods never schedule, D3, waits forever, as seen on kind here): the suite stops each of
 # its commands after this long, and the failure is the known defect the static check predicted for it.
 UNBOUNDED_WAIT_LIMIT = 240.0
-NOT_BUILT_HERE = "not verified here: images not built on this machine"
 SMOKE_SHAPE = {"control-plane": 1, "worker": 1}  # two nodes: pod traffic across nodes is part of the smoke
 
 
@@ -115,8 +109,12 @@ class KindBackend:
     _restrict_oom: bool = field(default_factory=preflight.negative_oom_score_adj_refused)
     _network_existed: bool = True  # whether Docker's "kind" network was there before this backend came up
     _mirrors: list[Mirror] = field(default_factory=list)
-    _skipped: dict[str, str] = field(default_factory=dict)  # component -> why its install step did not run
-    _stand_ins: dict[str, offlineplan.StandIn] = field(default_factory=dict)  # component -> the release run instead
+    mode: OfflineMode = field(init=False)  # what runs offline in place of what (mirror mode, images built here)
+
+    def __post_init__(self) -> None:
+        self.mode = OfflineMode(
+            self.profile, self.local, self.upstream, self.registry_mirror, self.workdir, lambda: self.substitutions()
+        )
 
     # -- identity ---------------------------------------------------------------------------------
     @property
@@ -170,52 +168,28 @@ class KindBackend:
         return self._registry.from_host
 
     def cannot(self, what: str) -> str | None:
-        """A real kind cluster models every capability of :mod:`argo_tutorial_suite.backends.capabilities`, except, offline, what needs an
-        image that was not built here, ingress-nginx itself where a substitute stands in for it, and a component
-        another release of which stands in (``cannot("cert-manager")``)."""
-        if what == "ingress-nginx" and "ingress-nginx" in self._skipped:
-            return self._skipped["ingress-nginx"]
-        if what in self._stand_ins:
-            return self._stand_ins[what].note()
-        if what == "ci-run" and self.offline:
-            missing = [i for i in self.ci_images() if parse_ref(i).tagged not in self.built_images]
-            if missing:
-                return f"{NOT_BUILT_HERE}: {', '.join(missing)} (the CI's Workflow and EventBus images)"
-        if what == "ci-images" and self.offline and self.local is not None:
-            ci = {parse_ref(i).tagged for i in self.ci_images()}
-            gaps = [f"{d['image']}: {d['here']} ({d['not_verified']})"
-                    for d in self.local.differences()
-                    if parse_ref(d["image"]).tagged in ci and d.get("not_verified")]  # fmt: skip
-            if gaps:
-                return "the CI's images are built here, with differences: " + "; ".join(gaps)
-        return None
+        """A real kind cluster models every capability (:mod:`argo_tutorial_suite.backends.capabilities`), except,
+        offline, what :class:`OfflineMode` says it cannot."""
+        return self.mode.cannot(what)
 
     def ran(self) -> dict[str, Ran]:
-        """What ran per component: the images built here (each difference's recorded relation), the release
-        standing in where the pinned one could not be built, and the substitute ingress controller. Empty where
-        the pinned images are pulled as users pull them."""
-        images: list[dict[str, Any]] = []
-        if self.offline and self.local is not None:
-            images = [*self.local.data.get("images", []), *self.local.stack_images]
-        stand_ins = {
-            c: Ran(c, Relation.ANOTHER, f"{s.version} for {s.asked}, its own release manifest")
-            for c, s in self._stand_ins.items()
-        }
-        if "ingress-nginx" in self._skipped and self.ingress_substitute is not None:
-            stand_ins["ingress-nginx"] = Ran(
-                "ingress-nginx", Relation.STAND_IN, f"{ingress_substitute.IMAGE} serves the Ingresses"
-            )
-        return components.merge(components.from_images(images), stand_ins)
+        """What ran per component (:meth:`OfflineMode.ran`): empty where the pinned images are pulled."""
+        return self.mode.ran()
 
     def ci_images(self) -> list[str]:
-        """The images the tutorial's CI runs: its Workflow's containers, the EventBus its ci.yaml asks for, and
-        the app Dockerfile's bases (BuildKit pulls them for the build)."""
-        if self.upstream is None:
-            return []
-        ci, bases = images.ci_and_bases(self.profile, self.substitutions())
-        buses = [o for o in ci if o.get("kind") == "EventBus"]
-        events = images.stack_images(self.upstream, self.profile.versions(), buses).get("argo-events", [])
-        return [*images.ci_images(ci), *events, *bases]
+        return self.mode.ci_images()
+
+    @property
+    def offline(self) -> bool:
+        return self.mode.active
+
+    @property
+    def built_images(self) -> set[str]:
+        return self.mode.built_images
+
+    @property
+    def ingress_substitute(self) -> str | None:
+        return self.mode.ingress_substitute
 
     def node_config(self) -> dict[str, Any] | None:
         """The kind config this cluster was created from (the suite's generated one)."""
@@ -311,7 +285,7 @@ class KindBackend:
                     concurrent=self.profile.corrected,
                     timeout=900 if self.profile.corrected else UNBOUNDED_WAIT_LIMIT,
                     kubectl=self.kubectl.path,
-                    offline=self._offline(),
+                    offline=self.mode.plan(),
                 )
             if on_top is not None:
                 with self.phase("on top of the tutorial's install"):
@@ -322,22 +296,22 @@ class KindBackend:
                         resolver(self.profile),
                         concurrent=False,
                         kubectl=self.kubectl.path,
-                        offline=self._offline(),
+                        offline=self.mode.plan(),
                     )
             self.kube.apply(install_marker(key, self.install_outcomes))
-        if "ingress-nginx" in self._skipped and self.ingress_substitute is not None:
+        if "ingress-nginx" in self.mode.skipped and self.ingress_substitute is not None:
             with self.phase(f"ingress substitute ({self.ingress_substitute})"):
                 self._substitute_ingress()
-        for component, stand in self._stand_ins.items():
+        for component, stand in self.mode.stand_ins.items():
             with self.phase(f"{component} {stand.version} stands in for {stand.asked}"):
                 self.runner.run([self.kubectl.path, "apply", "-f", str(stand.manifest)],
                                 env_extra={"KUBECONFIG": str(self._access.kubeconfig)})  # fmt: skip
                 self.wait_components([component])
         for component, why in not_applied(self.install_outcomes).items():
-            if component not in self._stand_ins:  # nothing of it was applied: no wait, its steps say why
-                self._skipped.setdefault(component, why)
+            if component not in self.mode.stand_ins:  # nothing of it was applied: no wait, its steps say why
+                self.mode.skipped.setdefault(component, why)
         with self.phase("components ready"):
-            self.wait_components([c for c in stack.COMPONENT_NS if c not in self._skipped])
+            self.wait_components([c for c in stack.COMPONENT_NS if c not in self.mode.skipped])
 
     def install_key(self) -> str:
         """What the install runs with: the plans, the pins and, offline, the stack build (its images and install
@@ -346,59 +320,6 @@ class KindBackend:
         built_from = (self.local.data.get("stack") or {}).get("input_hash") if self.offline and self.local else None
         return plan_hash(self.profile.install_plan(), self.profile.on_top_plan(),
                          extra={"pins": self.profile.pins.data, "stack": built_from})  # fmt: skip
-
-    # -- mirror mode, offline ------------------------------------------------------------------------
-    @property
-    def offline(self) -> bool:
-        """Mirror mode with the stack's images built here: nothing is pulled or downloaded."""
-        return self.registry_mirror and self.local is not None and bool(self.local.stack_images)
-
-    @property
-    def built_images(self) -> set[str]:
-        return {parse_ref(i["ref"]).tagged for i in self.local.stack_images} if self.local else set()
-
-    def _offline(self) -> Offline | None:
-        if not self.offline or self.upstream is None:
-            return None
-        built = self.built_images
-        missing = offlineplan.missing_images(images.stack_images(self.upstream, self.profile.versions()), built)
-        for component, refs in missing.items():
-            reason = f"{NOT_BUILT_HERE}: {', '.join(refs)} (scripts/offline-images --pins {self.profile.pins.name})"
-            if component == "ingress-nginx" and self.ingress_substitute is not None:
-                reason = ingress_substitute.note(self.ingress_substitute)
-            stand = self._stand_in(component, refs)
-            if stand is not None:
-                self._stand_ins[component] = stand
-                reason = stand.note()
-            self._skipped[component] = reason
-
-        def skip(title: str) -> str | None:
-            return self._skipped.get(step_component(title) or "")
-
-        def skip_command(run: str) -> str | None:
-            hit = sorted(c for c in offlineplan.command_components(run) if c in self._skipped)
-            return self._skipped[hit[0]] if hit else None
-
-        prepared = self.local.install_sources if self.local is not None else {}
-        loc = installsource.localizer(self.upstream, self.workdir / "install-sources", built, prepared)
-        return Offline(localize=loc, skip=skip, skip_command=skip_command)
-
-    def _stand_in(self, component: str, missing: list[str]) -> offlineplan.StandIn | None:
-        """Another release of ``component`` to run, when the pinned one's images cannot be built here (the build's
-        reason for them is kept in the note)."""
-        version = self.profile.versions().get(component)
-        if component != "cert-manager" or self.local is None or version is None:
-            return None
-        refs = {parse_ref(r).tagged for r in missing}
-        why = next((nb["why"] for nb in self.local.stack_not_built if parse_ref(nb["ref"]).tagged in refs),
-                   f"{', '.join(missing)} not built")  # fmt: skip
-        return offlineplan.cert_manager_stand_in(version, self.local.install_sources, self.built_images, why)
-
-    @property
-    def ingress_substitute(self) -> str | None:
-        """The substitute ingress controller's image when it was built here (mirror mode, offline)."""
-        image = parse_ref(ingress_substitute.IMAGE).tagged
-        return ingress_substitute.IMAGE if self.offline and image in self.built_images else None
 
     def _substitute_ingress(self) -> None:
         assert self.ingress_substitute is not None
@@ -417,10 +338,6 @@ class KindBackend:
             )
 
         expect(probe, "substitute ingress controller ready on the ingress-ready node", timeout_for("install"))
-
-    def skipped_components(self) -> dict[str, str]:
-        """component -> why its install did not run here (its images were not built)."""
-        return dict(self._skipped)
 
     def _nodes(self) -> list[str]:
         return self.runner.run([self.kind.path, "get", "nodes", f"--name={self.spec.name}"]).stdout.split()
@@ -551,7 +468,7 @@ class KindBackend:
 
         if self._acme is None:
             name, ns = ("ingress-nginx-controller", "ingress-nginx")
-            if "ingress-nginx" in self._skipped and self.ingress_substitute is not None:
+            if "ingress-nginx" in self.mode.skipped and self.ingress_substitute is not None:
                 name, ns = (ingress_substitute.NAME, ingress_substitute.NAMESPACE)
             svc = self.kube.get("v1", "Service", name, ns)
             if svc is None:
