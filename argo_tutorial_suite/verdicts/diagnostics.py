@@ -18,6 +18,8 @@ from typing import Protocol
 
 import yaml
 
+from argo_tutorial_suite.apis import ARGOPROJ, CERT_MANAGER
+from argo_tutorial_suite.kube import Kube
 from argo_tutorial_suite.objects import Obj
 from argo_tutorial_suite.redact import Redactor
 from argo_tutorial_suite.tutorial.stack import CONTROLLERS
@@ -164,3 +166,49 @@ def write_artifacts(
         in ("Application", "Rollout", "Workflow", "Certificate", "Order", "Challenge", "Pod", "Deployment")
     ]
     return dest, report_section(interesting, events, redactor)
+
+
+# what a cluster's diagnostics list in each namespace
+DIAGNOSED_KINDS = (
+    (ARGOPROJ, "Application"),
+    (ARGOPROJ, "Rollout"),
+    (ARGOPROJ, "Workflow"),
+    (ARGOPROJ, "Sensor"),
+    (ARGOPROJ, "EventSource"),
+    (ARGOPROJ, "EventBus"),
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "ReplicaSet"),
+    ("v1", "Pod"),
+    ("v1", "Service"),
+    ("networking.k8s.io/v1", "Ingress"),
+    (CERT_MANAGER, "Certificate"),
+)
+
+
+def objects_in(kube: Kube, namespaces: Iterable[str]) -> list[Obj]:
+    """Every object of :data:`DIAGNOSED_KINDS` in ``namespaces`` (a kind the cluster does not serve is skipped)."""
+    out: list[Obj] = []
+    for ns in namespaces:
+        for api_version, kind in DIAGNOSED_KINDS:
+            try:
+                out += kube.list(api_version, kind, ns)
+            except Exception:  # not served (its CRD not installed): nothing of it to list
+                continue
+    return out
+
+
+def events_in(kube: Kube, namespaces: Iterable[str]) -> list[Obj]:
+    return [e for ns in namespaces for e in kube.list("v1", "Event", ns)]
+
+
+def logs_of(kube: Kube, namespace: str, selector: str, tail: int) -> dict[str, str]:
+    """``pod.container`` -> its last ``tail`` lines, for the pods ``selector`` picks."""
+    out: dict[str, str] = {}
+    for p in kube.list("v1", "Pod", namespace, label_selector=selector):
+        for c in p.get("spec", {}).get("containers", []):
+            key = f"{p['metadata']['name']}.{c['name']}"
+            try:
+                out[key] = kube.logs(namespace, p["metadata"]["name"], c["name"], tail)
+            except Exception as e:  # a container that never started has no log
+                out[key] = f"(no logs: {e})"
+    return out

@@ -15,7 +15,19 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
+import tempfile
+from pathlib import Path
 from typing import Any
+
+import httpx
+
+from argo_tutorial_suite.backends.portforward import pick_pod, port_forward
+from argo_tutorial_suite.backends.tls import self_signed
+from argo_tutorial_suite.kube import Kube
+from argo_tutorial_suite.probes import readiness
+from argo_tutorial_suite.tutorial.profiles import PLACEHOLDERS, TUTORIAL_PLACEHOLDERS
+from argo_tutorial_suite.verdicts.waits import Seen, expect, timeout_for
 
 NAMESPACE = "argo-suite-acme"
 SERVICE = "pebble"
@@ -155,3 +167,48 @@ def corefile_with_zones(corefile: str, zones: list[str], ip: str) -> str:
             f'{zone}:53 {{\n    template IN A {zone} {{\n        answer "{{{{ .Name }}}} 60 IN A {ip}"\n    }}\n}}'
         )
     return head + "\n" + "\n".join(blocks) + "\n"
+
+
+def deploy(kube: Kube, ingress_service: str, ingress_namespace: str) -> tuple[str, bytes]:
+    """Deploy Pebble and its challenge server, answering every name with the ingress controller's ClusterIP, and make
+    the tutorial's domains resolve to it in the cluster's DNS; (directory URL, Pebble's CA bundle)."""
+    svc = kube.get("v1", "Service", ingress_service, ingress_namespace)
+    if svc is None:
+        raise AssertionError(
+            f"no {ingress_namespace}/{ingress_service} Service: the HTTP-01 validation has nothing to reach"
+        )
+    with tempfile.TemporaryDirectory() as d:
+        crt, key = self_signed("pebble", [service_dns(), SERVICE], Path(d))
+        cert_pem, key_pem = crt.read_bytes(), key.read_bytes()
+    kube.apply_all(manifests(svc["spec"]["clusterIP"], cert_pem, key_pem))
+    tutorial_domains_resolve_to(kube, svc["spec"]["clusterIP"])
+
+    def probe() -> Seen:
+        dep = kube.get("apps/v1", "Deployment", SERVICE, NAMESPACE)
+        return readiness.deployment(dep) if dep else Seen.pending("pebble Deployment not created yet")
+
+    expect(probe, "in-cluster Pebble ready", timeout_for("install"))
+    return directory_url(), cert_pem
+
+
+def issuing_root(kube: Kube, kubectl: str, kubeconfig: Path, ca_pem: bytes) -> str:
+    """The root CA of what Pebble issues (new at every Pebble start), read through a port-forward."""
+    pods = kube.list("v1", "Pod", NAMESPACE, label_selector=f"app.kubernetes.io/name={SERVICE}")
+    target = f"pod/{pick_pod(pods)}"
+    with port_forward(kubectl, NAMESPACE, target, MANAGEMENT_PORT, [f"--kubeconfig={kubeconfig}"]) as port:
+        ctx = ssl.create_default_context(cadata=ca_pem.decode())
+        ctx.check_hostname = False  # the port-forward's address is not the Service name the certificate names
+        return httpx.get(f"https://127.0.0.1:{port}/roots/0", verify=ctx, timeout=15).text
+
+
+def tutorial_domains_resolve_to(kube: Kube, ip: str) -> None:
+    """cert-manager's HTTP-01 self check resolves the tutorial's hosts through the cluster's DNS: CoreDNS answers
+    the corrected profile's domain and the tutorial's placeholder domains with ``ip``."""
+    zones = [PLACEHOLDERS["domain"], *{h.split(".", 1)[1] for h in TUTORIAL_PLACEHOLDERS["hosts"]}]
+    cm = kube.get("v1", "ConfigMap", "coredns", "kube-system")
+    if cm is None:
+        raise AssertionError("no kube-system/coredns ConfigMap: the tutorial's hosts cannot be made to resolve")
+    corefile = str((cm.get("data") or {}).get("Corefile", ""))
+    new = corefile_with_zones(corefile, zones, ip)
+    if new != corefile:
+        kube.patch("v1", "ConfigMap", "coredns", {"data": {"Corefile": new}}, "kube-system")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import ssl
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +21,6 @@ from typing import Any
 import httpx
 import yaml
 
-from argo_tutorial_suite.apis import ARGOPROJ, CERT_MANAGER
 from argo_tutorial_suite.backends import gitserver
 from argo_tutorial_suite.backends import host as preflight
 from argo_tutorial_suite.backends.base import http_through_ingress, substitutions_for
@@ -36,6 +34,7 @@ from argo_tutorial_suite.backends.install import (
     run_plan,
 )
 from argo_tutorial_suite.backends.kind import acme, mirrors
+from argo_tutorial_suite.backends.kind import components_ready as ready
 from argo_tutorial_suite.backends.kind import ingress as ingress_substitute
 from argo_tutorial_suite.backends.kind import mirror_config as mirror
 from argo_tutorial_suite.backends.kind.cluster import KindAccess, KindLifecycle, nodes_ready
@@ -52,7 +51,6 @@ from argo_tutorial_suite.backends.kind.registry import (
     registry_host_port,
 )
 from argo_tutorial_suite.backends.portforward import pick_pod, port_forward
-from argo_tutorial_suite.backends.tls import self_signed
 from argo_tutorial_suite.kube import Kube, api_client
 from argo_tutorial_suite.objects import Obj
 from argo_tutorial_suite.probes import readiness
@@ -60,12 +58,13 @@ from argo_tutorial_suite.proc import Runner
 from argo_tutorial_suite.redact import REDACTOR
 from argo_tutorial_suite.tools import Tool
 from argo_tutorial_suite.tutorial import images, stack
-from argo_tutorial_suite.tutorial.profiles import PLACEHOLDERS, TUTORIAL_PLACEHOLDERS, Profile
+from argo_tutorial_suite.tutorial.profiles import Profile
 from argo_tutorial_suite.tutorial.stack import CONTROLLERS
 from argo_tutorial_suite.upstream import Upstream
+from argo_tutorial_suite.verdicts import diagnostics
 from argo_tutorial_suite.verdicts.components import Ran
 from argo_tutorial_suite.verdicts.diagnostics import write_artifacts
-from argo_tutorial_suite.verdicts.waits import Seen, State, WaitFailed, expect, timeout_for
+from argo_tutorial_suite.verdicts.waits import Seen, State, expect, timeout_for
 
 # The tutorial's script waits with no bound of its own (D4: `kubectl rollout status deployment -n argocd` on a
 # one-node cluster whose HA pods never schedule, D3, waits forever, as seen on kind here): the suite stops each of
@@ -464,52 +463,16 @@ class KindBackend:
         return password
 
     def acme(self) -> tuple[str, bytes, str] | None:
-        """Deploy Pebble in the cluster (:mod:`argo_tutorial_suite.backends.kind.acme`) once; (directory URL, CA bundle, issuing root)."""
-
+        """Pebble in the cluster (:mod:`argo_tutorial_suite.backends.kind.acme`), deployed once; (directory URL,
+        CA bundle, issuing root)."""
         if self._acme is None:
             name, ns = ("ingress-nginx-controller", "ingress-nginx")
             if "ingress-nginx" in self.mode.skipped and self.ingress_substitute is not None:
                 name, ns = (ingress_substitute.NAME, ingress_substitute.NAMESPACE)
-            svc = self.kube.get("v1", "Service", name, ns)
-            if svc is None:
-                raise AssertionError(f"no {ns}/{name} Service: the HTTP-01 validation has nothing to reach")
-            with tempfile.TemporaryDirectory() as d:
-                crt, key = self_signed("pebble", [acme.service_dns(), acme.SERVICE], Path(d))
-                cert_pem, key_pem = crt.read_bytes(), key.read_bytes()
-            self.kube.apply_all(acme.manifests(svc["spec"]["clusterIP"], cert_pem, key_pem))
-            self._tutorial_domains_resolve_to(svc["spec"]["clusterIP"])
-
-            def probe() -> Seen:
-                dep = self.kube.get("apps/v1", "Deployment", acme.SERVICE, acme.NAMESPACE)
-                return readiness.deployment(dep) if dep else Seen.pending("pebble Deployment not created yet")
-
-            expect(probe, "in-cluster Pebble ready", timeout_for("install"))
-            self._acme = (acme.directory_url(), cert_pem)
-        pods = self.kube.list("v1", "Pod", acme.NAMESPACE, label_selector=f"app.kubernetes.io/name={acme.SERVICE}")
+            self._acme = acme.deploy(self.kube, name, ns)
         assert self._access is not None
-        with port_forward(
-            self.kubectl.path,
-            acme.NAMESPACE,
-            f"pod/{pick_pod(pods)}",
-            acme.MANAGEMENT_PORT,
-            [f"--kubeconfig={self._access.kubeconfig}"],
-        ) as port:
-            ctx = ssl.create_default_context(cadata=self._acme[1].decode())
-            ctx.check_hostname = False  # the port-forward's address is not the Service name the certificate names
-            root = httpx.get(f"https://127.0.0.1:{port}/roots/0", verify=ctx, timeout=15).text
+        root = acme.issuing_root(self.kube, self.kubectl.path, self._access.kubeconfig, self._acme[1])
         return self._acme[0], self._acme[1], root
-
-    def _tutorial_domains_resolve_to(self, ip: str) -> None:
-        """cert-manager's HTTP-01 self check resolves the tutorial's hosts through the cluster's DNS: CoreDNS
-        answers the corrected profile's domain and the tutorial's placeholder domains with ``ip``."""
-        zones = [PLACEHOLDERS["domain"], *{h.split(".", 1)[1] for h in TUTORIAL_PLACEHOLDERS["hosts"]}]
-        cm = self.kube.get("v1", "ConfigMap", "coredns", "kube-system")
-        if cm is None:
-            raise AssertionError("no kube-system/coredns ConfigMap: the tutorial's hosts cannot be made to resolve")
-        corefile = str((cm.get("data") or {}).get("Corefile", ""))
-        new = acme.corefile_with_zones(corefile, zones, ip)
-        if new != corefile:
-            self.kube.patch("v1", "ConfigMap", "coredns", {"data": {"Corefile": new}}, "kube-system")
 
     def git_remote(self, repo: str) -> str:
         return f"http://127.0.0.1:{self.ports.git}/{repo}.git"
@@ -518,42 +481,8 @@ class KindBackend:
         return gitserver.cluster_url(repo)
 
     # -- readiness --------------------------------------------------------------------------------
-    def component_objects(self, component: str) -> tuple[list[Obj], list[Obj]]:
-        return stack.component_objects(self.kube, component)
-
     def wait_components(self, components: list[str] | None = None, timeout: float | None = None) -> None:
-        for comp in components or list(stack.COMPONENT_NS):
-
-            def probe(comp: str = comp) -> Seen:
-                objs, pods = self.component_objects(comp)
-                seen = readiness.component(comp, objs, pods)
-                if comp == "ingress-nginx" and seen.state is State.OK:
-                    return readiness.on_ingress_ready_node(pods, self.kube.list("v1", "Node"))
-                return seen
-
-            try:
-                expect(probe, f"{comp} ready", timeout or timeout_for("install"))
-            except WaitFailed as e:
-                if e.last is not None:
-                    e.last.evidence.update(self._unready_logs(stack.COMPONENT_NS[comp]))
-                raise
-
-    def _unready_logs(self, namespace: str, tail: int = 30) -> dict[str, str]:
-        """The last lines of every container that is not ready in ``namespace`` (its previous run's too, when it
-        restarted): what a failed readiness wait carries as evidence."""
-        out: dict[str, str] = {}
-        for pod in self.kube.list("v1", "Pod", namespace):
-            name = pod["metadata"]["name"]
-            for st in (pod.get("status") or {}).get("containerStatuses") or []:
-                if st.get("ready"):
-                    continue
-                for previous in [False, True] if st.get("restartCount") else [False]:
-                    key = f"{name}/{st['name']}{' (previous run)' if previous else ''}"
-                    try:
-                        out[key] = REDACTOR.text(self.kube.logs(namespace, name, st["name"], tail, previous))
-                    except Exception as e:  # a container that never started has no log
-                        out[key] = f"(no log: {type(e).__name__})"
-        return out
+        ready.wait_components(self.kube, components, timeout)
 
     # -- access -----------------------------------------------------------------------------------
     def http(
@@ -582,43 +511,13 @@ class KindBackend:
 
     # -- diagnostics and teardown -------------------------------------------------------------------
     def list_objects(self, namespaces: list[str] | Any) -> list[Obj]:
-        kinds = [
-            (ARGOPROJ, "Application"),
-            (ARGOPROJ, "Rollout"),
-            (ARGOPROJ, "Workflow"),
-            (ARGOPROJ, "Sensor"),
-            (ARGOPROJ, "EventSource"),
-            (ARGOPROJ, "EventBus"),
-            ("apps/v1", "Deployment"),
-            ("apps/v1", "ReplicaSet"),
-            ("v1", "Pod"),
-            ("v1", "Service"),
-            ("networking.k8s.io/v1", "Ingress"),
-            (CERT_MANAGER, "Certificate"),
-        ]
-        out: list[Obj] = []
-        for ns in namespaces:
-            for api_version, kind in kinds:
-                try:
-                    out += self.kube.list(api_version, kind, ns)
-                except Exception:
-                    continue
-        return out
+        return diagnostics.objects_in(self.kube, namespaces)
 
     def list_events(self, namespaces: list[str] | Any) -> list[Obj]:
-        return [e for ns in namespaces for e in self.kube.list("v1", "Event", ns)]
+        return diagnostics.events_in(self.kube, namespaces)
 
     def pod_logs(self, namespace: str, selector: str, tail: int) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for p in self.kube.list("v1", "Pod", namespace, label_selector=selector):
-            for c in p.get("spec", {}).get("containers", []):
-                try:
-                    out[f"{p['metadata']['name']}.{c['name']}"] = self.kube.logs(
-                        namespace, p["metadata"]["name"], c["name"], tail
-                    )
-                except Exception as e:
-                    out[f"{p['metadata']['name']}.{c['name']}"] = f"(no logs: {e})"
-        return out
+        return diagnostics.logs_of(self.kube, namespace, selector, tail)
 
     def diagnostics(self, dest: Path, namespaces: list[str]) -> str:
         _, section = write_artifacts(dest, self, [*namespaces, *{ns for ns, _ in CONTROLLERS}], REDACTOR)
