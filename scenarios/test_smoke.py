@@ -22,6 +22,7 @@ import pytest
 
 from argo_tutorial_suite.backends import gitserver
 from argo_tutorial_suite.backends.base import Backend
+from argo_tutorial_suite.backends.capabilities import Capability
 from argo_tutorial_suite.backends.oci import Ref, build, push
 from argo_tutorial_suite.probes import readiness
 from argo_tutorial_suite.tutorial.profiles import Profile
@@ -69,8 +70,8 @@ def test_smoke(cluster: Backend, cluster_steps: Steps, pins_name: str, tmp_path:
 
     name = "the nodes come up with the suite's generated kind config (count, labels)"
     config = cluster.node_config()
-    if cluster.cannot("node-config") or config is None:
-        steps.not_verified(name, SECTION, cluster.cannot("node-config") or "the backend gave no kind config")
+    if cluster.cannot(Capability.NODE_CONFIG) or config is None:
+        steps.not_verified(name, SECTION, cluster.cannot(Capability.NODE_CONFIG) or "the backend gave no kind config")
     else:
         with steps.step(name, SECTION):
             want = config["nodes"]
@@ -92,7 +93,7 @@ def test_smoke(cluster: Backend, cluster_steps: Steps, pins_name: str, tmp_path:
     _clean_namespace(kube)
 
     tag = uuid.uuid4().hex[:10]
-    host_port = cluster.cannot("host-port") is None
+    host_port = cluster.cannot(Capability.HOST_PORT) is None
     with steps.step("the local registry serves an image the test pushed, to a pod", SECTION):
         code = Profile.load("corrected", pins_name).materialize("code", tmp_path / "code")
         layer, image_config = build(code, (code / "Dockerfile").read_text(), "go", [])
@@ -113,7 +114,7 @@ def test_smoke(cluster: Backend, cluster_steps: Steps, pins_name: str, tmp_path:
 
     name = "the pod answers HTTP on 127.0.0.1 through the node's port mapping"
     if not host_port:
-        steps.not_verified(name, SECTION, str(cluster.cannot("host-port")))
+        steps.not_verified(name, SECTION, str(cluster.cannot(Capability.HOST_PORT)))
     else:
         with steps.step(name, SECTION):
 
@@ -129,8 +130,8 @@ def test_smoke(cluster: Backend, cluster_steps: Steps, pins_name: str, tmp_path:
             expect(answers, "the app answers through 127.0.0.1", timeout_for("http"))
 
     name = "the in-cluster git server serves a clone to a pod on the other node"
-    if cluster.cannot("pod-command"):
-        steps.not_verified(name, SECTION, str(cluster.cannot("pod-command")))
+    if cluster.cannot(Capability.POD_COMMAND):
+        steps.not_verified(name, SECTION, str(cluster.cannot(Capability.POD_COMMAND)))
     else:
         with steps.step(name, SECTION):
             files = {"README.md": f"smoke {tag}\n".encode()}

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from argo_tutorial_suite.backends.base import Backend
+from argo_tutorial_suite.backends.capabilities import Capability
 from argo_tutorial_suite.flow import Tutorial
 from argo_tutorial_suite.tutorial import catalog
 from argo_tutorial_suite.tutorial.profiles import Profile
@@ -31,7 +32,7 @@ AFTER_BLOCK = [
 def ci_cannot_run(backend: Backend, steps: Steps) -> bool:
     """Where the CI cannot run at all (offline, its images not built here), every step from ``ci.yaml`` on is
     "not verified here", with the reason; never failed, never passed."""
-    why = backend.cannot("ci-run")
+    why = backend.cannot(Capability.CI_RUN)
     if why:
         steps.not_verified("every step from applying ci.yaml to the promoted version", "CI", why)
     return why is not None

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from argo_tutorial_suite.backends.base import Backend
+from argo_tutorial_suite.backends.capabilities import Capability
 from argo_tutorial_suite.backends.install import StepOutcome
 from argo_tutorial_suite.kube import Kube
 from argo_tutorial_suite.verdicts.components import Ran
@@ -71,7 +72,7 @@ class StandIn:
     def acme(self) -> tuple[str, bytes, str] | None:
         return None
 
-    def cannot(self, what: str) -> str | None:
+    def cannot(self, what: Capability) -> str | None:
         return None
 
     def ran(self) -> dict[str, Ran]:

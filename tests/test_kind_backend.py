@@ -13,12 +13,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from argo_tutorial_suite.backends.capabilities import Capability
 from argo_tutorial_suite.backends.kind.backend import KindBackend
 from argo_tutorial_suite.backends.sim.apiserver import ApiHTTPServer, make_store
 from argo_tutorial_suite.backends.sim.resources import BUILTIN
 from argo_tutorial_suite.tools import Tool
 from argo_tutorial_suite.tutorial.profiles import Profile
 from argo_tutorial_suite.tutorial.stack import COMPONENT_NS
+from argo_tutorial_suite.verdicts.components import Relation
 from tests.standins import calls, recorder
 
 NAME = "argo-suite-as-written-tutorial-2023"
@@ -203,11 +205,11 @@ def test_offline_a_cert_manager_that_cannot_be_built_gets_a_stand_in(tmp_path: P
     tool = Tool("x", "/bin/true", "test")
     b = KindBackend(profile, tool, tool, tool, tmp_path, upstream=upstream, local=local, registry_mirror=True)
     assert b.mode.plan() is not None
-    note = b.cannot("cert-manager")
-    assert note is not None and note.startswith("not verified here (cert-manager v1.21.1 substituted: v1.11.0")
-    assert why in note and b.mode.skipped["cert-manager"] == note
+    note = b.mode.skipped["cert-manager"]
+    assert note.startswith("not verified here (cert-manager v1.21.1 substituted: v1.11.0") and why in note
     assert b.mode.stand_ins["cert-manager"].manifest == manifest
-    assert b.cannot("argo-cd") is None
+    ran = b.ran()["cert-manager"]
+    assert ran.relation is Relation.ANOTHER and ran.what.startswith("v1.11.0 for v1.21.1")
 
 
 def test_a_kept_cluster_is_reused_only_from_the_same_stack_build(tmp_path: Path) -> None:
@@ -271,7 +273,7 @@ def test_every_cannot_branch_of_the_kind_backend(tmp_path: Path, monkeypatch: py
     assert ci, "the tutorial's CI names images"
     # only Argo CD built: the CI cannot run, naming the images it misses
     b = _offline_backend(tmp_path, monkeypatch, [{"ref": next(r for r in every if "argocd" in r), "id": "i"}])
-    none_built = b.cannot("ci-run")
+    none_built = b.cannot(Capability.CI_RUN)
     assert none_built is not None and ci[0] in none_built
     # everything built but ingress-nginx, for which the substitute is built
     stand_in = [{"ref": r, "id": "i"} for r in every if "ingress-nginx" not in r] + [
@@ -279,10 +281,9 @@ def test_every_cannot_branch_of_the_kind_backend(tmp_path: Path, monkeypatch: py
     ]
     b = _offline_backend(tmp_path, monkeypatch, stand_in)
     assert b.mode.plan() is not None
-    assert b.cannot("ci-run") is None
-    assert b.cannot("ci-images") is None  # built with no difference that leaves something unverified
-    assert b.cannot("ingress-nginx") == ingress_substitute.note(ingress_substitute.IMAGE)
-    assert b.cannot("argo-cd") is None
+    assert b.cannot(Capability.CI_RUN) is None
+    assert b.cannot(Capability.CI_IMAGES) is None  # built with no difference that leaves something unverified
+    assert b.cannot(Capability.INGRESS_NGINX) == ingress_substitute.note(ingress_substitute.IMAGE)
     # a CI image built with a difference that leaves something unverified
     curl = next(r for r in ci if r.startswith("alpine"))
     with_diff = [
@@ -292,7 +293,7 @@ def test_every_cannot_branch_of_the_kind_backend(tmp_path: Path, monkeypatch: py
         for i in stand_in
     ]  # fmt: skip
     b = _offline_backend(tmp_path, monkeypatch, with_diff)
-    got = b.cannot("ci-images")
+    got = b.cannot(Capability.CI_IMAGES)
     assert got is not None and curl in got and "curl's own release" in got
 
 

@@ -87,3 +87,19 @@ def test_the_catalog_observables_parse() -> None:
     assert all(isinstance(d.observable, (Observable, type(None))) for d in cat.values())
 
     assert parse(None, "x") is None and parse("", "x") is None
+
+
+@pytest.mark.parametrize(
+    ("defect", "output"),
+    [
+        # kubectl v1.34.1 against Kubernetes 1.34, as seen here on kind (current pins)
+        ("D2", 'The CustomResourceDefinition "applicationsets.argoproj.io" is invalid: metadata.annotations: Too '
+               "long: may not be more than 262144 bytes"),
+        ("D2", "metadata.annotations: Too long: must have at most 262144 bytes"),  # before Kubernetes 1.32
+        ("D1", "bash: line 3: ubectl: command not found"),
+        ("D4", 'Waiting for deployment "argocd-redis-ha-haproxy" rollout to finish: 1 of 3\ntimed out after 240s'),
+    ],
+)  # fmt: skip
+def test_install_observables_match_what_the_commands_print(defect: str, output: str) -> None:
+    obs = catalog.load()[defect].observable
+    assert obs is not None and obs.seen({"command output": output})

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from argo_tutorial_suite.backends.capabilities import Capability
 from argo_tutorial_suite.backends.install import StepOutcome
 from argo_tutorial_suite.kube import Kube
 from argo_tutorial_suite.objects import Obj
@@ -90,7 +91,7 @@ class Backend(Protocol):
         """The local ACME server: (directory URL, its CA bundle, the issuing root), started on first use."""
         ...
 
-    def cannot(self, what: str) -> str | None:
+    def cannot(self, what: Capability) -> str | None:
         """None when the backend models ``what`` (:data:`argo_tutorial_suite.backends.capabilities.CAPABILITIES`), else the reason."""
         ...
 

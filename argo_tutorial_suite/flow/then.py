@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from argo_tutorial_suite.apis import ARGOPROJ
+from argo_tutorial_suite.backends.capabilities import Capability
 from argo_tutorial_suite.flow import argocd_diff
 from argo_tutorial_suite.flow.names import APP, APP_NS, CI_NS
 from argo_tutorial_suite.objects import Obj
@@ -169,7 +170,7 @@ class Then:
                     rec.decided_by = failed_in
                 raise
             rec.detail = seen.detail
-        why = t.backend.cannot("ci-images")
+        why = t.backend.cannot(Capability.CI_IMAGES)
         if why:
             steps = t.steps
             steps.not_verified(

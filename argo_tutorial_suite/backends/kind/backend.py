@@ -24,7 +24,7 @@ import yaml
 from argo_tutorial_suite.backends import gitserver
 from argo_tutorial_suite.backends import host as preflight
 from argo_tutorial_suite.backends.base import http_through_ingress, substitutions_for
-from argo_tutorial_suite.backends.capabilities import CLUSTER, STACK
+from argo_tutorial_suite.backends.capabilities import CLUSTER, STACK, Capability
 from argo_tutorial_suite.backends.install import (
     StepOutcome,
     dumps_outcomes,
@@ -166,7 +166,7 @@ class KindBackend:
         assert self._registry is not None
         return self._registry.from_host
 
-    def cannot(self, what: str) -> str | None:
+    def cannot(self, what: Capability) -> str | None:
         """A real kind cluster models every capability (:mod:`argo_tutorial_suite.backends.capabilities`), except,
         offline, what :class:`OfflineMode` says it cannot."""
         return self.mode.cannot(what)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from argo_image_refs import parse_ref
+from argo_tutorial_suite.backends.capabilities import Capability
 from argo_tutorial_suite.backends.install import Offline
 from argo_tutorial_suite.backends.kind import ingress as ingress_substitute
 from argo_tutorial_suite.backends.kind import install_sources as installsource
@@ -90,13 +91,11 @@ class OfflineMode:
         image = parse_ref(ingress_substitute.IMAGE).tagged
         return ingress_substitute.IMAGE if self.active and image in self.built_images else None
 
-    def cannot(self, what: str) -> str | None:
-        """Offline, what needs an image that was not built here, ingress-nginx itself where a substitute stands in for
-        it, and a component another release of which stands in (``cannot("cert-manager")``); else None."""
+    def cannot(self, what: Capability) -> str | None:
+        """Offline, what needs an image that was not built here, and ingress-nginx itself where a substitute stands in
+        for it; else None. (Another release standing in for a component is said by :meth:`ran`.)"""
         if what == "ingress-nginx" and "ingress-nginx" in self.skipped:
             return self.skipped["ingress-nginx"]
-        if what in self.stand_ins:
-            return self.stand_ins[what].note()
         if what == "ci-run" and self.active:
             missing = [i for i in self.ci_images() if parse_ref(i).tagged not in self.built_images]
             if missing:

@@ -24,6 +24,7 @@ import httpx
 
 from argo_tutorial_suite.apis import ARGOPROJ
 from argo_tutorial_suite.backends.base import http_through_ingress, substitutions_for
+from argo_tutorial_suite.backends.capabilities import Capability
 from argo_tutorial_suite.backends.install import CommandOutcome, StepOutcome
 from argo_tutorial_suite.backends.pool import BackendUnavailable
 from argo_tutorial_suite.backends.sim import servers
@@ -31,6 +32,7 @@ from argo_tutorial_suite.backends.sim.apiserver import ApiHTTPServer, kubeconfig
 from argo_tutorial_suite.backends.sim.pebble import Pebble, start_pebble
 from argo_tutorial_suite.backends.sim.procs import Procs
 from argo_tutorial_suite.backends.sim.store import Res
+from argo_tutorial_suite.backends.sim.twins import Twin
 from argo_tutorial_suite.backends.sim.twins.apps import Controllers, Kubelet, detect_unshare
 from argo_tutorial_suite.backends.sim.twins.argocd import AppController, initial_admin_secret
 from argo_tutorial_suite.backends.sim.twins.argocd_server import ApiServer
@@ -78,7 +80,7 @@ class SimBackend:
     api: ApiHTTPServer
     argocd: ApiServer
     ingress: Ingress
-    twins: list[Any]
+    twins: list[Twin]
     versions: dict[str, str]
     name: str = "sim"
     simulated: bool = True
@@ -107,7 +109,7 @@ class SimBackend:
     def registry_push(self) -> str:
         return self.world.registry.address
 
-    def cannot(self, what: str) -> str | None:
+    def cannot(self, what: Capability) -> str | None:
         """What the simulation does not model (:mod:`argo_tutorial_suite.backends.capabilities`)."""
         return {
             "node-config": "simulated: no kind nodes, no containerd configuration",
@@ -226,11 +228,8 @@ class SimBackend:
         if self._loop is not None:
             self._loop.join(timeout=10)  # no reconcile may start a process after this point
         for twin in self.twins:
-            closer = getattr(twin, "close", None)
-            if closer is None:
-                continue
             try:
-                closer(self.world) if isinstance(twin, Kubelet) else closer()
+                twin.close(self.world)
             except Exception:  # keep closing the rest
                 pass
         for srv in (self.argocd, self.api):
@@ -356,7 +355,7 @@ def start_sim(
         events_install = upstream.load_all("argo-events", settings.events_version, "manifests/install.yaml")
         ingress = Ingress(world)
         pebble = start_pebble(procs, ingress.http_port, ingress.https_port)
-        twins: list[Any] = [
+        twins: list[Twin] = [
             CertManager(world),
             Controllers(),
             Kubelet(unshare),

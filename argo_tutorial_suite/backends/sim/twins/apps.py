@@ -66,6 +66,9 @@ def pod_from_template(world: World, owner: Obj, name: str, template: Obj, extra_
 class Controllers:
     """Deployment, ReplicaSet and StatefulSet controllers."""
 
+    def close(self, world: World) -> None:
+        """Nothing of its own to stop (what it started, the kubelet twin stops)."""
+
     def reconcile(self, world: World) -> None:
         for d in world.list("apps/v1", "Deployment"):
             self.deployment(world, d)

@@ -204,6 +204,9 @@ class AppController:
         # kept out of the Application: upstream keeps it in its sync context, not in operationState)
         self.waiting_healthy: set[str] = set()
 
+    def close(self, world: World) -> None:
+        """Nothing of its own to stop (what it started, the kubelet twin stops)."""
+
     def reconcile(self, world: World) -> None:
         for app in world.list(ARGOPROJ, "Application", NS):
             name = app["metadata"]["name"]

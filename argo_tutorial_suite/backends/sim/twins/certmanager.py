@@ -86,7 +86,7 @@ class CertManager:
         self.solvers: list[Solver] = []
         self.lock = threading.Lock()
 
-    def close(self) -> None:
+    def close(self, world: World) -> None:
         for s in self.solvers:
             s.shutdown()
             s.server_close()

@@ -223,7 +223,7 @@ class Events:
             srv.server_close()
         self.serving.pop(uid, None)
 
-    def close(self) -> None:
+    def close(self, world: World) -> None:
         for servers in self.servers.values():
             for srv in servers:
                 srv.shutdown()

@@ -132,7 +132,7 @@ class Ingress:
     def https_port(self) -> int:
         return int(self.https.server_address[1])
 
-    def close(self) -> None:
+    def close(self, world: World) -> None:
         for s in (self.http, self.https):
             s.shutdown()
             s.server_close()

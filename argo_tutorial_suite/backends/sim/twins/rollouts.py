@@ -65,6 +65,9 @@ def calculate_phase(ro: Obj) -> tuple[str, str]:
 
 
 class Rollouts:
+    def close(self, world: World) -> None:
+        """Nothing of its own to stop (what it started, the kubelet twin stops)."""
+
     def reconcile(self, world: World) -> None:
         for ro in world.list(ARGOPROJ, "Rollout"):
             self.one(world, ro)

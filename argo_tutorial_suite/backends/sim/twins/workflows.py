@@ -139,6 +139,9 @@ class Workflows:
         (shims / ".curlrc").write_text("connect-timeout = 10\n")
         self.shims = shims
 
+    def close(self, world: World) -> None:
+        """Nothing of its own to stop (what it started, the kubelet twin stops)."""
+
     def reconcile(self, world: World) -> None:
         for wf in world.list(ARGOPROJ, "Workflow"):
             uid = wf["metadata"]["uid"]
