@@ -35,3 +35,20 @@ def test_mypy_rejects_a_backend_missing_a_method(tmp_path: Path) -> None:
     broken = complete.replace("    def acme(self)", "    def _not_acme(self)")
     bad = _mypy(tmp_path, broken + "\n\nb: Backend = StandIn()\n")
     assert bad.returncode != 0 and "Incompatible types in assignment" in bad.stdout and "acme" in bad.stdout, bad.stdout
+
+
+def test_every_cluster_kind_implements_the_cluster_protocol(tmp_path: Path) -> None:
+    """Kind and the sim are Worlds (checked where the factory returns them); a participant's existing cluster is a
+    Cluster only: it has no ingress, git server or registry of the suite's, and no method that pretends to."""
+    probe = (
+        "from argo_tutorial_suite.backends.base import Cluster, World\n"
+        "from argo_tutorial_suite.backends.kind.backend import KindBackend\n"
+        "from argo_tutorial_suite.backends.sim.backend import SimBackend\n"
+        "from argo_tutorial_suite.live.cluster import ExistingCluster\n\n"
+        "def f(e: ExistingCluster, k: KindBackend, s: SimBackend) -> None:\n"
+        "    c: Cluster = e\n    w: World = k\n    v: World = s\n    d: Cluster = k\n"
+    )
+    ok = _mypy(tmp_path, probe)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    bad = _mypy(tmp_path, probe + "\ndef g(e: ExistingCluster) -> None:\n    w: World = e\n")
+    assert bad.returncode != 0 and "Incompatible types in assignment" in bad.stdout, bad.stdout

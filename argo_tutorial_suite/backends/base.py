@@ -1,4 +1,5 @@
-"""The one surface the scenarios see, the same for kind, an existing cluster and the simulation.
+"""The surfaces the scenarios see: a :class:`Cluster` (kind, the sim and an existing cluster) and the
+:class:`World` a run owns on top of it (kind and the sim).
 
 The scenario code never asks which backend it runs on (``design.md``): it gets a Kubernetes client,
 HTTP through the ingress by Host header, a git remote to push to and the URL the cluster clones from,
@@ -23,21 +24,46 @@ from argo_tutorial_suite.tutorial.profiles import PLACEHOLDERS, TUTORIAL_PLACEHO
 from argo_tutorial_suite.verdicts.components import Ran
 
 
-class Backend(Protocol):
-    """A world the suite owns for a run (kind or sim): everything a scenario, the flow and the plugin use.
-    ``mypy --strict`` checks each backend against it where the factory returns it (``tests/test_backend_contract``)."""
+class Cluster(Protocol):
+    """A cluster the suite reads: the kube client, logs and diagnostics, the Argo CD API, teardown. Kind, the sim
+    and a participant's existing cluster (:mod:`argo_tutorial_suite.live`) all implement it."""
 
-    name: str  # "kind", "sim"
-    simulated: bool
-    install_outcomes: list[StepOutcome]
+    name: str  # "kind", "sim", "existing"
 
     @property
     def label(self) -> str:
-        """``real (kind v0.30.0, ...)`` or ``simulated``: printed on every verdict line."""
+        """``real (kind v0.30.0, ...)``, ``simulated`` or ``existing (...)``: printed on every verdict line."""
         ...
 
     @property
     def kube(self) -> Kube: ...
+
+    def argocd_api(self) -> AbstractContextManager[str]:
+        """A base URL (``https://127.0.0.1:N``) of the Argo CD API server, open for the ``with`` block."""
+        ...
+
+    def list_objects(self, namespaces: Iterable[str]) -> list[Obj]: ...
+
+    def list_events(self, namespaces: Iterable[str]) -> list[Obj]: ...
+
+    def pod_logs(self, namespace: str, selector: str, tail: int) -> dict[str, str]: ...
+
+    def diagnostics(self, dest: Path, namespaces: list[str]) -> str:
+        """Write artifacts under ``dest``; return the report section (redacted)."""
+        ...
+
+    def close(self, failed: bool) -> str:
+        """Tear down what was started; return a line for the terminal summary."""
+        ...
+
+
+class World(Cluster, Protocol):
+    """A world the suite owns for a run (kind or sim), on top of its cluster: the git server, the registry, traffic
+    through the ingress, the install and its outcomes, what ran in place of what, the local ACME server.
+    ``mypy --strict`` checks each backend against it where the factory returns it (``tests/test_backend_contract``)."""
+
+    simulated: bool
+    install_outcomes: list[StepOutcome]
 
     @property
     def registry(self) -> str:
@@ -75,10 +101,6 @@ class Backend(Protocol):
         """The URL the cluster (Argo CD, workflow git artifacts) clones ``repo`` from."""
         ...
 
-    def argocd_api(self) -> AbstractContextManager[str]:
-        """A base URL (``https://127.0.0.1:N``) of the Argo CD API server, open for the ``with`` block."""
-        ...
-
     def argocd_cluster_url(self) -> str:
         """What a workflow pod uses to reach argocd-server."""
         ...
@@ -92,7 +114,7 @@ class Backend(Protocol):
         ...
 
     def cannot(self, what: Capability) -> str | None:
-        """None when the backend models ``what`` (:data:`argo_tutorial_suite.backends.capabilities.CAPABILITIES`), else the reason."""
+        """None when the backend models ``what``, else the reason (:class:`Capability`)."""
         ...
 
     def ran(self) -> Mapping[str, Ran]:
@@ -109,19 +131,8 @@ class Backend(Protocol):
         """A file on a node."""
         ...
 
-    def list_objects(self, namespaces: Iterable[str]) -> list[Obj]: ...
 
-    def list_events(self, namespaces: Iterable[str]) -> list[Obj]: ...
-
-    def pod_logs(self, namespace: str, selector: str, tail: int) -> dict[str, str]: ...
-
-    def diagnostics(self, dest: Path, namespaces: list[str]) -> str:
-        """Write artifacts under ``dest``; return the report section (redacted)."""
-        ...
-
-    def close(self, failed: bool) -> str:
-        """Tear down what the backend started; return a line for the terminal summary."""
-        ...
+Backend = World  # what the scenarios, the flow and the plugin use
 
 
 def ingress_request(

@@ -78,15 +78,6 @@ class ExistingCluster:
             return Seen.failed(f"{target} answered {r.status_code}")
         return Seen.ok(f"{target} answered {r.status_code}")
 
-    def http(self, host: str, path: str = "/", **kw: Any) -> httpx.Response:
-        raise NotImplementedError("existing-cluster mode does not send traffic through the participant's ingress")
-
-    def git_remote(self, repo: str) -> str:
-        raise NotImplementedError("existing-cluster mode has no git server of the suite's")
-
-    def git_url(self, repo: str) -> str:
-        raise NotImplementedError("existing-cluster mode has no git server of the suite's")
-
     @contextmanager
     def argocd_api(self) -> Iterator[str]:
         pods = self.kube.list("v1", "Pod", "argocd", label_selector="app.kubernetes.io/name=argocd-server")
