@@ -1,4 +1,4 @@
-"""TLS for the tutorial's hosts with the CERT_MANAGER_ACME HTTP-01 flow, against a local CERT_MANAGER_ACME server (Pebble).
+"""TLS for the tutorial's hosts with the ACME HTTP-01 flow, against a local ACME server (Pebble).
 
 The tutorial's Issuers name Let's Encrypt; the only edits are ``spec.acme.server`` (the local Pebble)
 and a ``caBundle`` for it, as cert-manager's own e2e does. Checked: the Order and the Challenges are
@@ -58,9 +58,9 @@ def test_tls(backend: Backend, profile: Profile, steps: Steps, tmp_path: Path) -
     acme = backend.acme()
     if acme is None:
         steps.not_verified(
-            "HTTP-01 with a local CERT_MANAGER_ACME server",
+            "HTTP-01 with a local ACME server",
             "TLS",
-            f"the {backend.name} backend runs no local CERT_MANAGER_ACME server yet",
+            f"the {backend.name} backend runs no local ACME server yet",
         )
         return
     directory, ca_bundle, _ = acme
@@ -113,10 +113,10 @@ def test_tls(backend: Backend, profile: Profile, steps: Steps, tmp_path: Path) -
                 f"{len(ready)} Certificate(s) Ready, {len(orders)} Order(s) and {len(challenges)} Challenge(s) valid"
             )
 
-        rec.detail = t.wait(probe, "Certificates Ready through CERT_MANAGER_ACME HTTP-01", "certificate").detail
+        rec.detail = t.wait(probe, "Certificates Ready through ACME HTTP-01", "certificate").detail
 
     again = backend.acme()
-    assert again is not None, "the local CERT_MANAGER_ACME server went away"
+    assert again is not None, "the local ACME server went away"
     root = again[2]
     ca_file = Path(tempfile.mkdtemp(dir=tmp_path)) / "pebble-root.pem"
     ca_file.write_text(root)
@@ -129,7 +129,7 @@ def test_tls(backend: Backend, profile: Profile, steps: Steps, tmp_path: Path) -
         # which certificate a host gets is the ingress controller's choice (for a host its secret does not cover,
         # ingress-nginx serves its own fake certificate), from what cert-manager issued
         with t.step(
-            f"{names}: each serves its own certificate from {secret}, chained to the CERT_MANAGER_ACME root",
+            f"{names}: each serves its own certificate from {secret}, chained to the ACME root",
             "TLS",
             defect="D14" if len(hosts) > 1 else None,
             decided_by=(C.INGRESS, C.CERT_MANAGER),
@@ -138,7 +138,7 @@ def test_tls(backend: Backend, profile: Profile, steps: Steps, tmp_path: Path) -
                 # the controller serves a Secret it was just given after its reload (seen on kind: one host
                 # still had the default certificate right after its Certificate went Ready)
                 t.wait(partial(_serves_verified, backend, host, ctx),
-                       f"{host} serves a certificate chained to the CERT_MANAGER_ACME root", "tls-reload")  # fmt: skip
+                       f"{host} serves a certificate chained to the ACME root", "tls-reload")  # fmt: skip
 
     # The webhook host: the ci Issuer and Ingress (its TLS is what GitHub would check, D31).
     with t.step("the CI webhook Ingress gets its certificate too", "TLS", decided_by=(C.CERT_MANAGER, C.INGRESS)):

@@ -31,7 +31,7 @@ Controller rules (``argoproj/argo-cd`` ``controller/appcontroller.go``, ``contro
 * a sync operation applies the revision in ``operation.sync.revision`` (argocd-server resolved it, without the
   cache: ``ResolveRevision``), else resolves ``targetRevision`` as a comparison does.
 
-The argocd-server half (REST ARGOPROJ) is :mod:`argo_tutorial_suite.backends.sim.twins.argocd_server`.
+The argocd-server half (REST API) is :mod:`argo_tutorial_suite.backends.sim.twins.argocd_server`.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ class Source:
     """Fetches and renders an Application's source: real git, real kustomize. One checkout per repository,
     used by one caller at a time, as the repo-server does (``reposerver/repository/lock.go``: a repository's
     working tree is locked while a revision is checked out and rendered), so the controller's refresh and an
-    ARGOPROJ sync never render a tree that another revision's checkout is rewriting."""
+    API sync never render a tree that another revision's checkout is rewriting."""
 
     def __init__(self, world: World, kubectl: str):
         self.world = world

@@ -1,4 +1,4 @@
-"""cert-manager: ingress-shim and the CERT_MANAGER_ACME issuer, speaking real CERT_MANAGER_ACME (certbot's ``acme`` library) to Pebble.
+"""cert-manager: ingress-shim and the ACME issuer, speaking real ACME (certbot's ``acme`` library) to Pebble.
 
 Rules (``cert-manager/cert-manager`` v1.11 .. v1.21):
 
@@ -10,7 +10,7 @@ Rules (``cert-manager/cert-manager`` v1.11 .. v1.21):
 * Certificate -> CertificateRequest ``<cert>-1`` (a CSR) -> Order -> one Challenge per authorization,
   HTTP-01 solved by a solver Pod, Service and Ingress ``cm-acme-http-solver-xxxxx`` answering
   ``/.well-known/acme-challenge/<token>`` with the key authorization (``pkg/issuer/acme/http``);
-* the CERT_MANAGER_ACME client trusts ``spec.acme.caBundle`` for the server's TLS; the account key goes to
+* the ACME client trusts ``spec.acme.caBundle`` for the server's TLS; the account key goes to
   ``spec.acme.privateKeySecretRef``; the issued chain and key go to the Secret (``kubernetes.io/tls``:
   ``tls.crt``, ``tls.key``); Certificate condition ``Ready=True``; failures set Challenge ``state: invalid``,
   Order ``state: errored``/``invalid`` and Certificate ``Ready=False`` with the reason.
@@ -221,7 +221,7 @@ class CertManager:
                 messages.NewRegistration.from_data(email=acme_spec.get("email"), terms_of_service_agreed=True)
             )
         except Exception as e:
-            msg = f"Failed to register CERT_MANAGER_ACME account: {e}"
+            msg = f"Failed to register ACME account: {e}"
             world.patch_status(
                 issuer,
                 {
@@ -241,7 +241,7 @@ class CertManager:
                         "type": "Ready",
                         "status": "True",
                         "reason": "ACMEAccountRegistered",
-                        "message": "The CERT_MANAGER_ACME account was registered with the CERT_MANAGER_ACME server",
+                        "message": "The ACME account was registered with the ACME server",
                     }
                 ]
             },
