@@ -177,7 +177,9 @@ def test_up_and_close_on_stand_ins(api: ApiHTTPServer, tmp_path: Path, monkeypat
     assert calls(bin_dir, "kind")[-1].startswith(f"delete cluster --name={NAME}")
 
 
-def test_offline_a_cert_manager_that_cannot_be_built_gets_a_stand_in(tmp_path: Path) -> None:
+def test_offline_a_cert_manager_that_cannot_be_built_gets_a_stand_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With current pins cert-manager v1.21.1's images are not built (no module proxy serves its binaries); the
     v1.11.0 release the as-written profile needs is, with its rendered manifest: it stands in, the install step
     is skipped with that note, and ``cannot("cert-manager")`` says so (the TLS steps then read not verified)."""
@@ -204,6 +206,9 @@ def test_offline_a_cert_manager_that_cannot_be_built_gets_a_stand_in(tmp_path: P
     local = LocalBuild("current", tmp_path / "current.json", {"node_image": {"ref": "n", "id": "i"}, "stack": stack})
     tool = Tool("x", "/bin/true", "test")
     b = KindBackend(profile, tool, tool, tool, tmp_path, upstream=upstream, local=local, registry_mirror=True)
+    from argo_tutorial_suite.backends.base import substitutions_for
+
+    monkeypatch.setattr(b, "substitutions", lambda: substitutions_for("kind-registry:5000", "http://git.test"))
     assert b.mode.plan() is not None
     note = b.mode.skipped["cert-manager"]
     assert note.startswith("not verified here (cert-manager v1.21.1 substituted: v1.11.0") and why in note
@@ -329,3 +334,29 @@ def test_what_ran_per_component_follows_the_recorded_relations(tmp_path: Path, m
     b = _offline_backend(tmp_path, monkeypatch, built, pins="current")
     b.mode.registry_mirror = False
     assert b.ran() == {}
+
+
+def test_what_ran_is_judged_on_the_profiles_own_images(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One build holds both profiles' images: as written, Argo Events v1.7.5 (built from v1.7.6, another release);
+    corrected, v1.9.11 (as released). The corrected run's Argo Events is its own release, whatever the other's is."""
+    from argo_tutorial_suite.backends.base import substitutions_for
+    from argo_tutorial_suite.backends.kind.localbuild import LocalBuild
+    from argo_tutorial_suite.paths import UPSTREAM
+    from argo_tutorial_suite.upstream import Upstream
+
+    if not UPSTREAM.is_dir():
+        pytest.skip("../shared/upstream absent: the stack's image list is read from the install manifests")
+    other = {"what": "version", "upstream": "v1.7.5", "here": "v1.7.6", "why": "w", "relation": "another release"}
+    built = [
+        {"ref": "quay.io/argoproj/argo-events:v1.7.5", "id": "i", "differences": [other]},
+        {"ref": "quay.io/argoproj/argo-events:v1.9.11", "id": "i", "differences": []},
+    ]
+    tool = Tool("x", "/bin/true", "test")
+    for profile, relation in (("corrected", Relation.SAME), ("as-written", Relation.ANOTHER)):
+        local = LocalBuild(
+            "current", tmp_path / "m.json", {"node_image": {"ref": "n", "id": "i"}, "stack": {"images": built}}
+        )
+        b = KindBackend(Profile.load(profile, "current"), tool, tool, tool, tmp_path, upstream=Upstream(UPSTREAM),
+                        local=local, registry_mirror=True)  # fmt: skip
+        monkeypatch.setattr(b, "substitutions", lambda: substitutions_for("kind-registry:5000", "http://git.test"))
+        assert b.ran()["argo-events"].relation is relation, profile

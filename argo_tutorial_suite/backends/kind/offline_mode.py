@@ -115,7 +115,9 @@ class OfflineMode:
         the pinned images are pulled as users pull them."""
         images: list[dict[str, Any]] = []
         if self.active and self.local is not None:
-            images = [*self.local.data.get("images", []), *self.local.stack_images]
+            runs = self.profile_images()
+            mine = [i for i in self.local.stack_images if parse_ref(i["ref"]).tagged in runs]
+            images = [*self.local.data.get("images", []), *mine]
         stand_ins = {
             c: Ran(c, Relation.ANOTHER, f"{s.version} for {s.asked}, its own release manifest")
             for c, s in self.stand_ins.items()
@@ -125,6 +127,15 @@ class OfflineMode:
                 "ingress-nginx", Relation.STAND_IN, f"{ingress_substitute.IMAGE} serves the Ingresses"
             )
         return components.merge(components.from_images(images), stand_ins)
+
+    def profile_images(self) -> set[str]:
+        """The images this profile runs (its install's, the CI's and the EventBus's), by tagged reference: what ran
+        for it is judged on these, not on the other profile's images the same build holds."""
+        if self.upstream is None:
+            return set()
+        install = images.stack_images(self.upstream, self.profile.versions())
+        refs = [r for rs in install.values() for r in rs] + self.ci_images()
+        return {parse_ref(r).tagged for r in refs}
 
     def ci_images(self) -> list[str]:
         """The images the tutorial's CI runs: its Workflow's containers, the EventBus its ci.yaml asks for, and
