@@ -25,7 +25,7 @@ import re
 from argo_image_refs import parse_ref
 from argo_offline_images.gomod import RecipeError
 from argo_offline_images.recipes import ANOTHER_RELEASE, STAND_IN, Difference, GoBuild, dockerfile_args
-from argo_offline_images.stackrecipes import (
+from argo_offline_images.stackfacts import (
     NO_REGISTRY,
     ModuleFacts,
     StackImage,

@@ -31,20 +31,18 @@ from argo_offline_images.releasemanifests import (
     crds_template,
     documents,
 )
-from argo_offline_images.stackrecipes import (
-    PROBES,
+from argo_offline_images.stackfacts import (
     ModuleFacts,
     StackImage,
     go_directive_of,
     helm_ldflags,
-    needs_module,
     neighbours,
     nested_required,
     newer_served,
     older_served,
-    plan,
     tools_mk_version,
 )
+from argo_offline_images.stackrecipes import PROBES, needs_module, plan
 
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 STACK_MANIFEST_VERSION = 1

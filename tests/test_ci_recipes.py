@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from argo_offline_images import cirecipes as ci
+from argo_offline_images import stackfacts as sf
 from argo_offline_images import stackrecipes as sr
 from argo_offline_images.gomod import RecipeError
 
@@ -23,8 +24,8 @@ FROM --platform=$BUILDPLATFORM golang:1.19-alpine${ALPINE_VERSION} AS golatest
 """
 
 
-def buildkit_facts(dockerfile: str = BUILDKIT_DOCKERFILE) -> sr.ModuleFacts:
-    return sr.ModuleFacts("github.com/moby/buildkit", "v0.11.0", dockerfile, commit="abc123", gomod="go 1.18\n")
+def buildkit_facts(dockerfile: str = BUILDKIT_DOCKERFILE) -> sf.ModuleFacts:
+    return sf.ModuleFacts("github.com/moby/buildkit", "v0.11.0", dockerfile, commit="abc123", gomod="go 1.18\n")
 
 
 def test_buildkit_rootless_tag_names_the_module_version() -> None:
@@ -36,7 +37,7 @@ def test_buildkit_rootless_tag_names_the_module_version() -> None:
 
 def test_buildkit_recipe_has_the_rootless_shape() -> None:
     img = sr.recipe("moby/buildkit:v0.11.0-rootless", buildkit_facts())
-    assert isinstance(img, sr.StackImage)
+    assert isinstance(img, sf.StackImage)
     dests = [d for _, d in img.builds]
     assert dests == ["/usr/bin/buildkitd", "/usr/bin/buildctl", "/usr/bin/rootlesskit"]
     rootlesskit = img.builds[2][0]
@@ -62,31 +63,31 @@ def test_buildkit_without_rootlesskit_pin_is_refused() -> None:
 
 def test_only_the_rootless_buildkit_has_a_recipe() -> None:
     got = sr.recipe("moby/buildkit:v0.11.0", buildkit_facts())
-    assert isinstance(got, sr.Unbuildable) and "rootless" in got.why
+    assert isinstance(got, sf.Unbuildable) and "rootless" in got.why
 
 
 def test_alpine_family_becomes_debian_with_apk_unverified() -> None:
     for ref in ("alpine:3.17", "alpine/git:v2.47.2", "curlimages/curl:8.11.1", "golang:1.20.1-alpine3.17"):
         img = sr.recipe(ref, None)
-        assert isinstance(img, sr.StackImage), ref
+        assert isinstance(img, sf.StackImage), ref
         assert img.debian is not None
         base = next(d for d in img.differences if d.what == "base")
         assert "apk" in base.verifies, ref
     git = sr.recipe("alpine/git:v2.47.2", None)
-    assert isinstance(git, sr.StackImage) and git.entrypoint == ("git",) and "git" in (git.debian or ())
+    assert isinstance(git, sf.StackImage) and git.entrypoint == ("git",) and "git" in (git.debian or ())
     go = sr.recipe("golang:1.20.1-alpine3.17", None)
-    assert isinstance(go, sr.StackImage) and "golang-1.19-go" in (go.debian or ())
+    assert isinstance(go, sf.StackImage) and "golang-1.19-go" in (go.debian or ())
     assert any("CGO_ENABLED=0" in line for line in go.lines)
 
 
 def test_a_go_the_proxy_does_not_serve_is_not_built() -> None:
     got = sr.recipe("golang:1.26-alpine", None)
-    assert isinstance(got, sr.Unbuildable) and "golang.org/toolchain@1.26" in got.why
+    assert isinstance(got, sf.Unbuildable) and "golang.org/toolchain@1.26" in got.why
 
 
 def test_apk_stand_in_accepts_only_what_the_image_has(tmp_path: Path) -> None:
     img = sr.recipe("alpine:3.17", None)
-    assert isinstance(img, sr.StackImage)
+    assert isinstance(img, sf.StackImage)
     script = tmp_path / "apk"
     script.write_text(dict(img.texts)["/sbin/apk"])
     script.chmod(0o755)
@@ -105,16 +106,16 @@ def test_nats_sidecar_stand_ins_say_what_they_leave_unverified() -> None:
         ("natsio/nats-server-config-reloader:0.7.0", "nats-server-config-reloader"),
     ):
         img = sr.recipe(ref, None)
-        assert isinstance(img, sr.StackImage)
+        assert isinstance(img, sf.StackImage)
         assert img.entrypoint == (f"/{program}",)
         assert dict(img.texts)[f"/usr/local/bin/{program}"].startswith("#!/bin/sh")
         assert img.differences[0].verifies
 
 
 def test_nats_server_runs_as_argo_events_starts_it() -> None:
-    f = sr.ModuleFacts("github.com/nats-io/nats-server/v2", "v2.9.1", gomod="go 1.19\n")
+    f = sf.ModuleFacts("github.com/nats-io/nats-server/v2", "v2.9.1", gomod="go 1.19\n")
     img = sr.recipe("nats:2.9.1", f)
-    assert isinstance(img, sr.StackImage) and img.entrypoint == ("/nats-server",)
+    assert isinstance(img, sf.StackImage) and img.entrypoint == ("/nats-server",)
     assert [d for _, d in img.builds] == ["/nats-server"]
 
 
@@ -158,9 +159,9 @@ def test_a_floating_go_tag_takes_the_newest_served_patch() -> None:
 def test_go_from_121_on_comes_from_the_toolchain_module() -> None:
     assert sr.needs_module("golang:1.26-alpine") == ("golang.org/toolchain", "1.26")
     assert sr.needs_module("golang:1.20.1-alpine3.17") is None  # Debian's package
-    f = sr.ModuleFacts("golang.org/toolchain", "v0.0.1-go1.26.11.linux-amd64", asked="1.26")
+    f = sf.ModuleFacts("golang.org/toolchain", "v0.0.1-go1.26.11.linux-amd64", asked="1.26")
     img = sr.recipe("golang:1.26-alpine", f)
-    assert isinstance(img, sr.StackImage)
+    assert isinstance(img, sf.StackImage)
     assert img.tree == ("golang.org/toolchain", "v0.0.1-go1.26.11.linux-amd64", "/usr/local/go")
     assert not any("CGO_ENABLED" in line for line in img.lines)  # Go >= 1.20 turns cgo off without gcc itself
     assert any(d.what == "Go" and "1.26.11" in d.here for d in img.differences)

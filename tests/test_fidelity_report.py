@@ -96,3 +96,27 @@ def test_the_committed_sim_and_kind_evidence_disagree_nowhere_unexplained(pins: 
     assert not bad, (
         "sim and kind disagree (fix the twin or explain it in manifests/fidelity-notes.yaml):\n" + "\n".join(bad)
     )
+
+
+@pytest.mark.parametrize("pins", ["tutorial-2023", "current"])
+@pytest.mark.parametrize(
+    ("defect", "step", "quote"),
+    [
+        # argoexec's git artifact driver on the tutorial's "..." key (git.go auth(): ssh.ParsePrivateKey)
+        ("D21", "the Workflow builds, pushes and syncs", "ssh: no key found"),
+        # the Sensor's template on a GitHub push: .Input.body.push is absent
+        ("D18", "github push webhook for v1 starts a Workflow", "index of untyped nil"),
+    ],
+)
+def test_facts_settled_on_the_real_programs_are_in_the_kind_evidence(
+    pins: str, defect: str, step: str, quote: str
+) -> None:
+    """What the real controllers printed, kept in the committed kind evidence: the as-written step saw the defect by
+    its observable, and the quote is the real program's own words."""
+    from argo_tutorial_suite.verdicts import evidence
+
+    kind = evidence.load("kind", pins)
+    assert kind is not None, f"no kind evidence for {pins}: record a real run with --record-evidence"
+    rows = [r for r in kind.records if r.profile == f"as-written@{pins}" and r.step == step and r.seen == known(defect)]
+    assert rows, f"no as-written step {step!r} that saw {defect} in the kind evidence for {pins}"
+    assert quote in rows[0].evidence.get(f"shows {defect}", ""), rows[0].evidence

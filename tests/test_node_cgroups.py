@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from argo_offline_images.nodeimage import CGROUP_V1_SCRIPT, SHARED_CONTROLLERS
+from argo_offline_images.nodefiles import CGROUP_V1_SCRIPT, SHARED_CONTROLLERS
 
 
 def test_the_script_is_valid_sh_and_unmounts_each_shared_controller() -> None:

@@ -19,7 +19,7 @@ import yaml
 
 from argo_offline_images import gomod, pins, recipes
 from argo_offline_images.build import raised_toolchain
-from argo_offline_images.nodeimage import clean_install_packages, cni_manifest, go_directive
+from argo_offline_images.nodefiles import clean_install_packages, cni_manifest, go_directive
 from argo_tutorial_suite.backends.kind import localbuild as local
 
 ROOT = Path(__file__).resolve().parent.parent
