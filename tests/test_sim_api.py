@@ -13,8 +13,14 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import ConflictError, NotFoundError
 
+from argo_tutorial_suite.backends.sim.api_semantics import (
+    ApiError,
+    json_patch,
+    label_match,
+    merge_patch,
+    strategic_merge_patch,
+)
 from argo_tutorial_suite.backends.sim.apiserver import ApiHTTPServer, kubeconfig, make_store
-from argo_tutorial_suite.backends.sim.store import ApiError, json_patch, label_match, merge_patch, strategic_merge_patch
 from argo_tutorial_suite.kube import Kube, api_client
 from argo_tutorial_suite.upstream import Upstream
 

@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 from kubernetes.client.exceptions import ApiException
 
+from argo_tutorial_suite.backends.sim.api_semantics import ApiError
 from argo_tutorial_suite.backends.sim.backend import SimBackend, start_sim
-from argo_tutorial_suite.backends.sim.store import ApiError, Res
+from argo_tutorial_suite.backends.sim.store import Res
 from argo_tutorial_suite.backends.sim.world import Faults, Settings
 from argo_tutorial_suite.flow import Tutorial
 from argo_tutorial_suite.paths import ROOT

@@ -17,8 +17,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
+from argo_tutorial_suite.backends.sim.api_semantics import ApiError
 from argo_tutorial_suite.backends.sim.resources import BUILTIN, from_crd
-from argo_tutorial_suite.backends.sim.store import ApiError, Event, Res, Store
+from argo_tutorial_suite.backends.sim.store import Event, Res, Store
 
 VERSION = {"major": "1", "minor": "34", "gitVersion": "v1.34.0-sim", "platform": "linux/amd64"}
 PATCH_TYPES = {

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from argo_tutorial_suite.backends.sim.api_semantics import ApiError
 from argo_tutorial_suite.backends.sim.procs import Procs
 from argo_tutorial_suite.backends.sim.servers import GitServer, Registry
-from argo_tutorial_suite.backends.sim.store import ApiError, Res, Store, now
+from argo_tutorial_suite.backends.sim.store import Res, Store, now
 from argo_tutorial_suite.objects import Obj
 
 

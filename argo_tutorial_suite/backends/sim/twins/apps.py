@@ -29,7 +29,8 @@ from pathlib import Path
 import httpx
 
 from argo_tutorial_suite.backends import oci
-from argo_tutorial_suite.backends.sim.store import ApiError, label_match, now, selector_of
+from argo_tutorial_suite.backends.sim.api_semantics import ApiError, label_match, selector_of
+from argo_tutorial_suite.backends.sim.store import now
 from argo_tutorial_suite.backends.sim.world import Endpoint, World, template_hash
 from argo_tutorial_suite.objects import Obj
 

@@ -46,7 +46,8 @@ from typing import Any
 import yaml
 
 from argo_tutorial_suite.apis import ARGOPROJ
-from argo_tutorial_suite.backends.sim.store import ApiError, merge_patch, now
+from argo_tutorial_suite.backends.sim.api_semantics import ApiError, merge_patch
+from argo_tutorial_suite.backends.sim.store import now
 from argo_tutorial_suite.backends.sim.twins.rollouts import argocd_health
 from argo_tutorial_suite.backends.sim.world import World
 from argo_tutorial_suite.objects import Obj

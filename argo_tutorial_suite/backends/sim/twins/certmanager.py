@@ -33,7 +33,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from josepy.jwk import JWKRSA
 
 from argo_tutorial_suite.apis import CERT_MANAGER, CERT_MANAGER_ACME
-from argo_tutorial_suite.backends.sim.store import ApiError, now
+from argo_tutorial_suite.backends.sim.api_semantics import ApiError
+from argo_tutorial_suite.backends.sim.store import now
 from argo_tutorial_suite.backends.sim.twins.apps import RUNTIME, suffix
 from argo_tutorial_suite.backends.sim.world import Endpoint, World
 from argo_tutorial_suite.objects import Obj

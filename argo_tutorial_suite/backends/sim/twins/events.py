@@ -43,7 +43,8 @@ from urllib.parse import parse_qs
 import yaml
 
 from argo_tutorial_suite.apis import ARGOPROJ
-from argo_tutorial_suite.backends.sim.store import ApiError, now
+from argo_tutorial_suite.backends.sim.api_semantics import ApiError
+from argo_tutorial_suite.backends.sim.store import now
 from argo_tutorial_suite.backends.sim.twins.apps import CREATED, RUNTIME, WORKLOAD, suffix
 from argo_tutorial_suite.backends.sim.world import Endpoint, World
 from argo_tutorial_suite.objects import Obj

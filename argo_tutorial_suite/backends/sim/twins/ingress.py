@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 from cryptography import x509
 
-from argo_tutorial_suite.backends.sim.store import label_match, selector_of
+from argo_tutorial_suite.backends.sim.api_semantics import label_match, selector_of
 from argo_tutorial_suite.backends.sim.world import Endpoint, World
 from argo_tutorial_suite.backends.tls import self_signed, server_context
 from argo_tutorial_suite.objects import Obj

@@ -47,7 +47,8 @@ from cryptography.hazmat.primitives import serialization
 
 from argo_tutorial_suite.apis import ARGOPROJ
 from argo_tutorial_suite.backends import oci
-from argo_tutorial_suite.backends.sim.store import ApiError, now
+from argo_tutorial_suite.backends.sim.api_semantics import ApiError
+from argo_tutorial_suite.backends.sim.store import now
 from argo_tutorial_suite.backends.sim.world import World
 from argo_tutorial_suite.objects import Obj
 from argo_tutorial_suite.redact import REDACTOR
