@@ -714,7 +714,7 @@ def test_install_outcomes_survive_a_kept_cluster() -> None:
     """A reused cluster gets its install's outcomes back from the marker instead of running the tutorial's
     script again (where `kubectl create namespace` fails with AlreadyExists)."""
     from argo_tutorial_suite.backends.install import CommandOutcome, StepOutcome, loads_outcomes, plan_hash
-    from argo_tutorial_suite.backends.kind.backend import install_marker
+    from argo_tutorial_suite.backends.kind.install_phase import install_marker
 
     outcomes = [
         StepOutcome(

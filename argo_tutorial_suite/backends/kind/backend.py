@@ -12,7 +12,7 @@ import base64
 import json
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,13 +27,9 @@ from argo_tutorial_suite.backends.base import http_through_ingress, substitution
 from argo_tutorial_suite.backends.capabilities import CLUSTER, STACK, Capability
 from argo_tutorial_suite.backends.install import (
     StepOutcome,
-    dumps_outcomes,
-    loads_outcomes,
-    not_applied,
     plan_hash,
-    run_plan,
 )
-from argo_tutorial_suite.backends.kind import acme, mirrors
+from argo_tutorial_suite.backends.kind import acme, install_phase, mirrors
 from argo_tutorial_suite.backends.kind import components_ready as ready
 from argo_tutorial_suite.backends.kind import ingress as ingress_substitute
 from argo_tutorial_suite.backends.kind import mirror_config as mirror
@@ -57,19 +53,15 @@ from argo_tutorial_suite.probes import readiness
 from argo_tutorial_suite.proc import Runner
 from argo_tutorial_suite.redact import REDACTOR
 from argo_tutorial_suite.tools import Tool
-from argo_tutorial_suite.tutorial import images, stack
+from argo_tutorial_suite.tutorial import images
 from argo_tutorial_suite.tutorial.profiles import Profile
 from argo_tutorial_suite.tutorial.stack import CONTROLLERS
 from argo_tutorial_suite.upstream import Upstream
 from argo_tutorial_suite.verdicts import diagnostics
 from argo_tutorial_suite.verdicts.components import Ran
 from argo_tutorial_suite.verdicts.diagnostics import write_artifacts
-from argo_tutorial_suite.verdicts.waits import Seen, State, expect, timeout_for
+from argo_tutorial_suite.verdicts.waits import Seen, expect, timeout_for
 
-# The tutorial's script waits with no bound of its own (D4: `kubectl rollout status deployment -n argocd` on a
-# one-node cluster whose HA pods never schedule, D3, waits forever, as seen on kind here): the suite stops each of
-# its commands after this long, and the failure is the known defect the static check predicted for it.
-UNBOUNDED_WAIT_LIMIT = 240.0
 SMOKE_SHAPE = {"control-plane": 1, "worker": 1}  # two nodes: pod traffic across nodes is part of the smoke
 
 
@@ -266,51 +258,7 @@ class KindBackend:
                 self._preload()
         with self.phase("git server"):
             self._git_server()
-        on_top = self.profile.on_top_plan()
-        key = self.install_key()
-        earlier = self._installed(key) if self._access.decision == "reuse" else None
-        if earlier is not None:
-            # a kept cluster already ran this very install: its outcomes come back with it (running the
-            # tutorial's script again would fail on what exists, `kubectl create namespace` first)
-            self.install_outcomes = earlier
-            print(f"[kind] install: reused, the outcomes of the run that installed it (plan {key})", flush=True)
-        else:
-            with self.phase("install the stack"):
-                self.install_outcomes = run_plan(
-                    self.profile.install_plan(),
-                    self.runner,
-                    self._access.kubeconfig,
-                    lambda c, r: self.profile.pins.resolve(c, r),
-                    concurrent=self.profile.corrected,
-                    timeout=900 if self.profile.corrected else UNBOUNDED_WAIT_LIMIT,
-                    kubectl=self.kubectl.path,
-                    offline=self.mode.plan(),
-                )
-            if on_top is not None:
-                with self.phase("on top of the tutorial's install"):
-                    self.install_outcomes += run_plan(
-                        on_top,
-                        self.runner,
-                        self._access.kubeconfig,
-                        resolver(self.profile),
-                        concurrent=False,
-                        kubectl=self.kubectl.path,
-                        offline=self.mode.plan(),
-                    )
-            self.kube.apply(install_marker(key, self.install_outcomes))
-        if "ingress-nginx" in self.mode.skipped and self.ingress_substitute is not None:
-            with self.phase(f"ingress substitute ({self.ingress_substitute})"):
-                self._substitute_ingress()
-        for component, stand in self.mode.stand_ins.items():
-            with self.phase(f"{component} {stand.version} stands in for {stand.asked}"):
-                self.runner.run([self.kubectl.path, "apply", "-f", str(stand.manifest)],
-                                env_extra={"KUBECONFIG": str(self._access.kubeconfig)})  # fmt: skip
-                self.wait_components([component])
-        for component, why in not_applied(self.install_outcomes).items():
-            if component not in self.mode.stand_ins:  # nothing of it was applied: no wait, its steps say why
-                self.mode.skipped.setdefault(component, why)
-        with self.phase("components ready"):
-            self.wait_components([c for c in stack.COMPONENT_NS if c not in self.mode.skipped])
+        install_phase.install_stack(self)
 
     def install_key(self) -> str:
         """What the install runs with: the plans, the pins and, offline, the stack build (its images and install
@@ -320,31 +268,8 @@ class KindBackend:
         return plan_hash(self.profile.install_plan(), self.profile.on_top_plan(),
                          extra={"pins": self.profile.pins.data, "stack": built_from})  # fmt: skip
 
-    def _substitute_ingress(self) -> None:
-        assert self.ingress_substitute is not None
-        self.kube.apply_all(ingress_substitute.manifests(self.ingress_substitute))
-
-        def probe() -> Seen:
-            d = self.kube.get("apps/v1", "Deployment", ingress_substitute.NAME, ingress_substitute.NAMESPACE)
-            if d is None:
-                return Seen.pending("substitute ingress controller Deployment not created yet")
-            seen = readiness.deployment(d)
-            if seen.state is not State.OK:
-                return seen
-            pods = self.kube.list("v1", "Pod", ingress_substitute.NAMESPACE)
-            return readiness.on_ingress_ready_node(
-                pods, self.kube.list("v1", "Node"), name_part=ingress_substitute.NAME
-            )
-
-        expect(probe, "substitute ingress controller ready on the ingress-ready node", timeout_for("install"))
-
     def _nodes(self) -> list[str]:
         return self.runner.run([self.kind.path, "get", "nodes", f"--name={self.spec.name}"]).stdout.split()
-
-    def _installed(self, key: str) -> list[StepOutcome] | None:
-        cm = self.kube.get("v1", "ConfigMap", INSTALL_MARKER, "kube-system")
-        data = (cm or {}).get("data") or {}
-        return loads_outcomes(data["outcomes"]) if data.get("plan") == key and "outcomes" in data else None
 
     def _check_local_images(self) -> None:
         """A local build is used only if Docker still has the very images its manifest records."""
@@ -561,20 +486,3 @@ def other_nodes(network_containers: dict[str, Any], shared: set[str]) -> list[st
     """Containers on the ``kind`` network other than the shared ``shared`` ones (another cluster's nodes), from
     ``docker network inspect``'s ``Containers``; sorted."""
     return sorted(str(c.get("Name", "")) for c in network_containers.values() if c.get("Name") not in shared)
-
-
-INSTALL_MARKER = "argo-suite-install"
-
-
-def install_marker(key: str, outcomes: list[StepOutcome]) -> Obj:
-    """What a kept cluster remembers of its install: the plan's identity and its outcomes (redacted output)."""
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": INSTALL_MARKER, "namespace": "kube-system"},
-        "data": {"plan": key, "outcomes": REDACTOR.text(dumps_outcomes(outcomes))},
-    }
-
-
-def resolver(profile: Profile) -> Callable[[str, str | None], str | None]:
-    return lambda component, ref: profile.pins.resolve(component, ref)
