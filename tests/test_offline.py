@@ -291,7 +291,7 @@ def test_local_build_manifest(tmp_path: Path) -> None:
         "node_image": {"ref": "kindest/node:v1.34.0", "id": "sha256:abc", "replaces": "kindest/node:v1.34.0@sha256:7"},
         "tools": {"kind": str(tmp_path / "kind"), "kubectl": str(tmp_path / "missing")},
         "images": [
-            {"ref": "kindest/node:v1.34.0", "role": "kind node", "differences": [
+            {"ref": "kindest/node:v1.34.0", "id": "sha256:abc", "role": "kind node", "differences": [
                 {"what": "CNI", "upstream": "kindnetd", "here": "ours", "why": "x", "not_verified": "network policies"}
             ]},
         ],
@@ -301,6 +301,13 @@ def test_local_build_manifest(tmp_path: Path) -> None:
     assert b.node_image == "kindest/node:v1.34.0" and b.tool("kind") and b.tool("kubectl") is None
     assert b.not_verified() == ["kindest/node:v1.34.0: network policies"]
     assert "node image built locally" in b.header and "kindest/node:v1.34.0" in b.header
+    # the one reader refuses what it cannot read, saying how to rebuild
+    no_id = {**data, "images": [{"ref": "x"}]}
+    with pytest.raises(local.LocalBuildError, match="without a ref and an id"):
+        local.parse("current", tmp_path / "m.json", json.dumps(no_id)).node_images
+    newer = {**data, "manifest_version": 2}
+    with pytest.raises(local.LocalBuildError, match="manifest version 2, this suite reads 1"):
+        local.parse("current", tmp_path / "m.json", json.dumps(newer))
     with pytest.raises(local.LocalBuildError, match="offline-images --pins current"):
         local.parse("current", tmp_path / "m.json", "{not json")
     with pytest.raises(local.LocalBuildError, match="not an offline-images manifest for tutorial-2023"):

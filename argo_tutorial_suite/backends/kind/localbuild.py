@@ -1,4 +1,6 @@
-"""What ``scripts/offline-images`` built for a pins set, as the kind backend uses it (read side).
+"""What the offline image builder built for a pins set, as the kind backend uses it: the one reader of its manifests
+(versioned, ``manifest_version``; each image entry read into :class:`ImageEntry`, a bad entry refused with how to
+rebuild).
 
 The manifest (``<offline dir>/manifests/<pins>.json``) names the node image built here, the kind and kubectl
 binaries at the pinned versions, the images the cluster needs besides the node (the local registry, the git
@@ -13,7 +15,31 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
+
+# The builder's manifests this reader understands (``manifest_version`` of the node's and of the stack's).
+READS_VERSION = 1
+
+
+class DifferenceEntry(TypedDict):
+    """One way an image built here differs from the one users pull, as the builder records it."""
+
+    what: str
+    upstream: str
+    here: str
+    why: str
+    relation: NotRequired[str]  # "same release", "another release", "stand-in" (absent in older manifests)
+    not_verified: NotRequired[str]  # what a run on this image cannot verify
+
+
+class ImageEntry(TypedDict):
+    """One image the builder built: its reference, Docker's image ID, and its differences."""
+
+    ref: str
+    id: str
+    role: NotRequired[str]
+    built_from: NotRequired[list[str]]
+    differences: NotRequired[list[DifferenceEntry]]
 
 
 def default_root() -> Path:
@@ -43,16 +69,21 @@ class LocalBuild:
         p = self.data.get("tools", {}).get(name)
         return str(p) if p and Path(p).exists() else None
 
-    def image(self, role: str) -> dict[str, Any] | None:
-        for i in self.data.get("images", []):
+    def image(self, role: str) -> ImageEntry | None:
+        for i in self.node_images:
             if i.get("role") == role:
-                return dict(i)
+                return i
         return None
 
     @property
-    def stack_images(self) -> list[dict[str, Any]]:
+    def node_images(self) -> list[ImageEntry]:
+        """The node image and what the cluster needs beside it (the registry, the git server's base)."""
+        return [_image(i, self.path) for i in self.data.get("images", [])]
+
+    @property
+    def stack_images(self) -> list[ImageEntry]:
         """The stack's images built here (``scripts/offline-images --pins NAME``; ``[]`` with ``--only node``)."""
-        return list((self.data.get("stack") or {}).get("images", []))
+        return [_image(i, self.path) for i in (self.data.get("stack") or {}).get("images", [])]
 
     @property
     def install_sources(self) -> dict[str, tuple[Path, str]]:
@@ -69,9 +100,10 @@ class LocalBuild:
         return [*stack.get("not_built", []), *stack.get("failed", [])]
 
     def differences(self) -> list[dict[str, str]]:
+        """Every recorded difference, with the image it belongs to (``image``)."""
         out: list[dict[str, str]] = []
-        for i in [*self.data.get("images", []), *self.stack_images]:
-            out += [{"image": i["ref"], **d} for d in i.get("differences", [])]
+        for i in [*self.node_images, *self.stack_images]:
+            out += [{"image": i["ref"], **{k: str(v) for k, v in d.items()}} for d in i.get("differences", [])]
         return out
 
     def not_verified(self) -> list[str]:
@@ -83,6 +115,38 @@ class LocalBuild:
         return f"kind, node image built locally ({self.node_image}; manifest {self.path})"
 
 
+def _image(raw: Any, path: Path) -> ImageEntry:
+    if not isinstance(raw, dict) or not isinstance(raw.get("ref"), str) or not isinstance(raw.get("id"), str):
+        raise LocalBuildError(f"{path}: an image entry without a ref and an id ({str(raw)[:120]})")
+    diffs = raw.get("differences") or []
+    if not isinstance(diffs, list) or not all(isinstance(d, dict) and "what" in d for d in diffs):
+        raise LocalBuildError(f"{path}: {raw['ref']}: its differences are not a list of recorded differences")
+    out: ImageEntry = {"ref": raw["ref"], "id": raw["id"], "differences": [_difference(d) for d in diffs]}
+    if isinstance(raw.get("role"), str):
+        out["role"] = raw["role"]
+    if isinstance(raw.get("built_from"), list):
+        out["built_from"] = [str(b) for b in raw["built_from"]]
+    return out
+
+
+def _difference(raw: dict[str, Any]) -> DifferenceEntry:
+    d = DifferenceEntry(
+        what=str(raw.get("what", "")),
+        upstream=str(raw.get("upstream", "")),
+        here=str(raw.get("here", "")),
+        why=str(raw.get("why", "")),
+    )
+    if raw.get("relation"):
+        d["relation"] = str(raw["relation"])
+    if raw.get("not_verified"):
+        d["not_verified"] = str(raw["not_verified"])
+    return d
+
+
+def _version_ok(data: dict[str, Any]) -> bool:
+    return bool(data.get("manifest_version", READS_VERSION) == READS_VERSION)
+
+
 def parse(pins: str, path: Path, text: str) -> LocalBuild:
     try:
         data = json.loads(text)
@@ -91,6 +155,11 @@ def parse(pins: str, path: Path, text: str) -> LocalBuild:
     if not isinstance(data, dict) or "node_image" not in data or data.get("pins") != pins:
         raise LocalBuildError(
             f"{path}: not an offline-images manifest for {pins}; rebuild: scripts/offline-images --pins {pins}"
+        )
+    if not _version_ok(data):
+        raise LocalBuildError(
+            f"{path}: manifest version {data.get('manifest_version')}, this suite reads {READS_VERSION}; rebuild: "
+            f"scripts/offline-images --pins {pins}"
         )
     return LocalBuild(pins, path, data)
 
@@ -109,6 +178,11 @@ def find(pins: str, root: Path | None = None) -> LocalBuild | None:
             raise LocalBuildError(
                 f"{stack}: not JSON ({e}); rebuild: scripts/offline-images --pins {pins} --only stack"
             ) from None
+        if not isinstance(found.data["stack"], dict) or not _version_ok(found.data["stack"]):
+            raise LocalBuildError(
+                f"{stack}: not a stack manifest this suite reads (version {READS_VERSION}); rebuild: "
+                f"scripts/offline-images --pins {pins} --only stack"
+            )
     return found
 
 

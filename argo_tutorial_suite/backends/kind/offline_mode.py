@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from argo_image_refs import parse_ref
 from argo_tutorial_suite.backends.capabilities import Capability
@@ -16,7 +15,7 @@ from argo_tutorial_suite.backends.install import Offline
 from argo_tutorial_suite.backends.kind import ingress as ingress_substitute
 from argo_tutorial_suite.backends.kind import install_sources as installsource
 from argo_tutorial_suite.backends.kind import offline as offlineplan
-from argo_tutorial_suite.backends.kind.localbuild import LocalBuild
+from argo_tutorial_suite.backends.kind.localbuild import ImageEntry, LocalBuild
 from argo_tutorial_suite.tutorial import images
 from argo_tutorial_suite.tutorial.installplan import step_component
 from argo_tutorial_suite.tutorial.profiles import Profile
@@ -113,11 +112,11 @@ class OfflineMode:
         """What ran per component: the images built here (each difference's recorded relation), the release
         standing in where the pinned one could not be built, and the substitute ingress controller. Empty where
         the pinned images are pulled as users pull them."""
-        images: list[dict[str, Any]] = []
+        images: list[ImageEntry] = []
         if self.active and self.local is not None:
             runs = self.profile_images()
             mine = [i for i in self.local.stack_images if parse_ref(i["ref"]).tagged in runs]
-            images = [*self.local.data.get("images", []), *mine]
+            images = [*self.local.node_images, *mine]
         stand_ins = {
             c: Ran(c, Relation.ANOTHER, f"{s.version} for {s.asked}, its own release manifest")
             for c, s in self.stand_ins.items()
