@@ -304,7 +304,7 @@ def test_local_build_manifest(tmp_path: Path) -> None:
     # the one reader refuses what it cannot read, saying how to rebuild
     no_id = {**data, "images": [{"ref": "x"}]}
     with pytest.raises(local.LocalBuildError, match="without a ref and an id"):
-        local.parse("current", tmp_path / "m.json", json.dumps(no_id)).node_images
+        _ = local.parse("current", tmp_path / "m.json", json.dumps(no_id)).node_images
     newer = {**data, "manifest_version": 2}
     with pytest.raises(local.LocalBuildError, match="manifest version 2, this suite reads 1"):
         local.parse("current", tmp_path / "m.json", json.dumps(newer))
