@@ -12,18 +12,19 @@ on a debootstrapped Debian root filesystem, with kind's own files from the kind 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from argo_offline_images import build
 from argo_offline_images.build import BuildError, log, progress, run
+from argo_offline_images.clusterextras import cluster_extras
 from argo_offline_images.gomod import k8s_ldflags
+from argo_offline_images.imagespec import ImageSpec
 from argo_offline_images.nodefiles import (
     CGROUP_V1_DROPIN,
     CGROUP_V1_SCRIPT,
@@ -32,11 +33,9 @@ from argo_offline_images.nodefiles import (
     GITSERVER_PACKAGES,
     IPTABLES_PACKAGES,
     NODE_BASE_PACKAGES,
-    REGISTRY_CONFIG,
     SHARED_CONTROLLERS,
     base_dockerfile,
     clean_install_packages,
-    go_directive,
     recipe_cni_manifest,
     recipe_required,
 )
@@ -50,55 +49,11 @@ from argo_offline_images.recipes import (
     kubernetes_version_of,
     node_recipe,
     split_ref,
-    toolchain_for,
     upstream_go,
     vtag,
 )
 
 MANIFEST_VERSION = 1
-
-
-@dataclass
-class ImageSpec:
-    """One image the node carries (or the stack needs): its upstream references and how we build it."""
-
-    refs: list[str]
-    base: str  # "scratch", or a local image reference
-    files: dict[str, str]  # destination in the image -> path of a built file
-    entrypoint: list[str] | None = None
-    cmd: list[str] | None = None
-    built_from: list[str] = field(default_factory=list)
-    differences: list[Difference] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)  # after the files (RUN needs a base with a shell)
-
-    def dockerfile(self) -> str:
-        lines = [f"FROM {self.base}"]
-        for i, dest in enumerate(self.files):
-            lines.append(f"COPY --chmod=0755 f{i} {dest}")
-        lines += self.lines
-        if self.base == "scratch":
-            lines += [
-                "COPY --chmod=1777 tmp/ /tmp/",
-                "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin",
-            ]
-        if self.entrypoint is not None:
-            lines.append(f"ENTRYPOINT {json.dumps(self.entrypoint)}")
-        if self.cmd is not None:
-            lines.append(f"CMD {json.dumps(self.cmd)}")
-        return "\n".join(lines) + "\n"
-
-    def build(self) -> str:
-        with tempfile.TemporaryDirectory(prefix="argo-suite-img-") as d:
-            ctx = Path(d)
-            (ctx / "tmp").mkdir()
-            for i, src in enumerate(self.files.values()):
-                if Path(src).is_dir():  # a whole tree (a Go toolchain): its modes kept, made writable to copy
-                    shutil.copytree(src, ctx / f"f{i}", symlinks=True)
-                    for d, _dirs, _files in os.walk(ctx / f"f{i}"):
-                        os.chmod(d, 0o755)  # the module cache's folders are read-only
-                else:
-                    shutil.copy2(src, ctx / f"f{i}")
-            return build.docker_build(ctx, self.dockerfile(), self.refs)
 
 
 # -- gathering the facts ---------------------------------------------------------------------------------------------
@@ -297,40 +252,6 @@ def assemble_node(
     return got
 
 
-def cluster_extras(root: Path, registry_ref: str) -> list[dict[str, Any]]:
-    """What a kind cluster of the suite needs besides the node: the local registry image (distribution, as
-    kind's local-registry recipe runs it) and the git server's base (Debian's nginx, fcgiwrap and git)."""
-    _, tag = split_ref(registry_ref)
-    version = vtag(tag)
-    major = version.split(".")[0]
-    module = "github.com/distribution/distribution" + (f"/{major}" if major not in ("v0", "v1", "v2") else "")
-    src = build.module_dir(module, version, {"GOFLAGS": "-mod=mod"}, root)
-    tc = toolchain_for(go_directive((src / "go.mod").read_text()))
-    reg = build.go_build(GoBuild(module, version, ("./cmd/registry",), tc, outputs=("registry",),
-                                 ldflags=f"-s -w -X {module}/version.version={version}"), root)  # fmt: skip
-    with tempfile.TemporaryDirectory() as d:
-        cfg = Path(d) / "config.yml"
-        cfg.write_text(REGISTRY_CONFIG)
-        spec = ImageSpec([registry_ref], "scratch",
-                         {"/bin/registry": str(reg / "registry"), "/etc/distribution/config.yml": str(cfg)},
-                         entrypoint=["/bin/registry"], cmd=["serve", "/etc/distribution/config.yml"],
-                         built_from=[f"{module}@{version}"],
-                         differences=[Difference("base", "alpine", "scratch", "no registry is reachable; Alpine is not built here"),
-                                      Difference("config", "the image's config.yml", "ours: filesystem storage, :5000",
-                                                 "the image's file is not in the Go module")])  # fmt: skip
-        reg_id = spec.build()
-    git_tar = build.rootfs_tar("bookworm", list(GITSERVER_PACKAGES), root)
-    git_ref = f"localhost/argo-suite-rootfs:gitserver-{git_tar.stem.split('-')[-1]}"
-    git_id = build.image_id(git_ref) or build.docker_import(git_tar, git_ref)
-    return [
-        {"ref": registry_ref, "id": reg_id, "role": "local registry", "built_from": spec.built_from,
-         "toolchain": tc.describe(), "differences": [d.as_dict() for d in spec.differences]},
-        {"ref": git_ref, "id": git_id, "role": "git server base", "built_from": [f"Debian bookworm: {', '.join(GITSERVER_PACKAGES)}"],
-         "differences": [d.as_dict() for d in [Difference("base", "debian:bookworm-slim + apt-get", "debootstrap minbase with the same packages",
-                                                          "no registry is reachable")]]},
-    ]  # fmt: skip
-
-
 def build_node(pins_name: str, pins: dict[str, Any], root: Path, registry_ref: str) -> dict[str, Any]:
     """Build kind, kubectl, the base and node images for one pins set; return (and write) its manifest."""
     started = time.monotonic()
@@ -488,6 +409,6 @@ def input_hash_of(recipe: NodeRecipe, kdir: Path, pins: dict[str, Any], registry
         "builds": {k: b.key() for k, b in recipe.builds.items()},
         "kind_files": build.input_hash(files),
         "cni": (CNI_SOURCE / "main.go").read_text(),
-        "recipe_code": [(Path(__file__).parent / f).read_text() for f in ("nodeimage.py", "nodefiles.py", "recipes.py", "build.py", "gomod.py")],
+        "recipe_code": [(Path(__file__).parent / f).read_text() for f in ("nodeimage.py", "nodefiles.py", "imagespec.py", "clusterextras.py", "recipes.py", "build.py", "gomod.py")],
         "pins": pins["kind"], "kubectl": pins["kubectl"], "registry": registry_ref, "gitserver": GITSERVER_PACKAGES,
     })  # fmt: skip

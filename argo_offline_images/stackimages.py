@@ -18,7 +18,8 @@ from typing import Any
 
 from argo_offline_images import build, cirecipes
 from argo_offline_images.build import BuildError, log, progress
-from argo_offline_images.nodeimage import ImageSpec, debian_packages
+from argo_offline_images.imagespec import ImageSpec
+from argo_offline_images.nodeimage import debian_packages
 from argo_offline_images.recipes import ANOTHER_RELEASE, Difference, GoBuild, toolchain_for
 from argo_offline_images.releasemanifests import (
     CERT_MANAGER_URL,

@@ -43,8 +43,9 @@ from argo_tutorial_suite.backends.kind.registry import (
     KIND_NETWORK,
     NAME,
     LocalRegistry,
+    ensure_registry,
     is_connected,
-    registry_host_port,
+    preload,
 )
 from argo_tutorial_suite.backends.portforward import pick_pod, port_forward
 from argo_tutorial_suite.kube import Kube, api_client
@@ -215,7 +216,7 @@ class KindBackend:
         )
         lifecycle = KindLifecycle(self.spec, self.kind, self.kubectl, self.workdir, self.runner)
         with self.phase("registry container"):
-            self._registry = self._ensure_registry()
+            self._registry = ensure_registry(self.docker.path, self.runner)
         if self.registry_mirror:
             with self.phase("registry mirrors"):
                 online = not self.offline
@@ -255,7 +256,8 @@ class KindBackend:
                 print(f"[kind] {len(pushed)} images in the mirrors", flush=True)
         elif self.preload and self.upstream is not None and not self._mirrors:
             with self.phase("pre-load images"):
-                self._preload()
+                preload(self.image_list(), self.docker.path, self.kind.path, self.runner, self.workdir / "images",
+                        self.spec.name)  # fmt: skip
         with self.phase("git server"):
             self._git_server()
         install_phase.install_stack(self)
@@ -289,32 +291,6 @@ class KindBackend:
         return HostPorts(http=preflight.free_port(), https=preflight.free_port(), git=preflight.free_port())
 
     # -- registry -----------------------------------------------------------------------------------
-    def _ensure_registry(self) -> LocalRegistry:
-        """Reuse a running ``kind-registry`` container; replace a stopped one; pick a free port for a new one
-        and retry with another when the port was taken meanwhile (``free_port`` cannot reserve it)."""
-        d = self.docker.path
-        ran = self.runner.run(
-            [d, "inspect", "-f", "{{.State.Running}} {{json .NetworkSettings.Ports}}", NAME], check=False
-        )
-        if ran.returncode == 0:
-            port = registry_host_port(ran.stdout)
-            if port is not None:
-                return LocalRegistry(port)
-            self.runner.run([d, "rm", "-f", NAME], check=False)  # stopped, or without its port: replace it
-        last = ""
-        for _ in range(3):
-            reg = LocalRegistry(preflight.free_port())
-            made = self.runner.run(reg.run_command(d), check=False)
-            if made.returncode == 0:
-                return reg
-            last = made.stderr.strip()
-            self.runner.run([d, "rm", "-f", NAME], check=False)
-            if "address already in use" not in last and "port is already allocated" not in last:
-                break
-        raise RuntimeError(
-            f"the local registry container did not start: {last[-500:]}\n  fix: is the daemon reachable (docker info)?"
-        )
-
     def _wire_registry(self) -> None:
         assert self._registry is not None and self._access is not None
         d = self.docker.path
@@ -332,22 +308,6 @@ class KindBackend:
         assert self.upstream is not None
         extra = [acme.PEBBLE_IMAGE, acme.CHALLTESTSRV_IMAGE]
         return images.profile_images(self.profile, self.upstream, self.substitutions(), f"{self.registry}/", extra)
-
-    def _preload(self) -> None:
-        arch = self.runner.run([self.docker.path, "version", "-f", "{{.Server.Arch}}"]).stdout.strip() or "amd64"
-        api = self.runner.run([self.docker.path, "version", "-f", "{{.Server.APIVersion}}"]).stdout.strip()
-        archive_dir = self.workdir / "images"
-        archive_dir.mkdir(parents=True, exist_ok=True)
-        for image in self.image_list():
-            archive = archive_dir / images.archive_name(image)
-            for argv in images.preload_commands(image, f"linux/{arch}", str(archive_dir), self.spec.name, api):
-                if argv[0] == "docker":
-                    if archive.exists() and argv[1] in ("pull", "image"):
-                        continue  # cached archive (the nightly workflow caches this directory)
-                    argv = [self.docker.path, *argv[1:]]
-                else:
-                    argv = [self.kind.path, *argv[1:]]
-                self.runner.run(argv, timeout=600, hint=f"pre-loading {image}; retry, or run with --no-preload")
 
     # -- git server -------------------------------------------------------------------------------
     def _git_server(self) -> None:
