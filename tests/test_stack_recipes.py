@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from argo_offline_images import debianrecipes as dr
 from argo_offline_images import stackfacts as sf
 from argo_offline_images import stackrecipes as sr
 from argo_offline_images.gomod import RecipeError
@@ -382,10 +383,10 @@ def _entry(script: str, tmp_path: Path, *args: str) -> str:
 
 def test_the_official_entrypoint_runs_the_program_for_option_only_args(tmp_path: Path) -> None:
     # `echo` stands in for the program, so each call prints what would run
-    redis = sr.official_entrypoint("redis-server").replace("set -- redis-server", "set -- echo redis-server")
+    redis = dr.official_entrypoint("redis-server").replace("set -- redis-server", "set -- echo redis-server")
     assert _entry(redis, tmp_path, "--save", "", "--appendonly", "no") == "redis-server --save  --appendonly no"
     assert _entry(redis, tmp_path, "echo", "sentinel") == "sentinel"  # a command is run as it is
-    haproxy = sr.official_entrypoint("haproxy", "-W -db").replace('exec "$@"', 'echo "$@"')
+    haproxy = dr.official_entrypoint("haproxy", "-W -db").replace('exec "$@"', 'echo "$@"')
     assert _entry(haproxy, tmp_path, "-f", "/c.cfg") == "haproxy -W -db -f /c.cfg"
     assert _entry(haproxy, tmp_path, "haproxy", "-f", "/c.cfg") == "haproxy -W -db -f /c.cfg"
     img = sr.recipe("redis:7.0.7-alpine", None)
@@ -398,7 +399,7 @@ def test_redis_keeps_the_official_images_protected_mode_default(tmp_path: Path) 
     (real / "redis-server").write_text('#!/bin/sh\necho "$@"\n')
     (real / "redis-server").chmod(0o755)
     wrapper = tmp_path / "redis-server"
-    wrapper.write_text(sr.REDIS_DEFAULTS.replace("/usr/bin/", f"{real}/"))
+    wrapper.write_text(dr.REDIS_DEFAULTS.replace("/usr/bin/", f"{real}/"))
     conf = tmp_path / "redis.conf"
     conf.write_text("port 6379\n")
 
