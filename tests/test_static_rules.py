@@ -384,3 +384,29 @@ def test_application_source_path_is_checked_against_the_folder(tmp_path: Path) -
     assert [f.rule for f in found] == ["NOT-IN-FOLDER"]
     assert "path apps/api of https://git.example/r.git" in found[0].message
     assert list(application_source_path(Bundle(sources=[Source(app, "app.yaml")]))) == []  # no folder: no check
+
+
+def test_two_findings_of_one_rule_on_one_object_are_both_kept(tmp_path: Path) -> None:
+    """An Ingress with two backends that name missing Services: two INGRESS-BACKEND findings, one per backend."""
+    ing = (
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i, namespace: default}\nspec:\n"
+        "  ingressClassName: nginx\n  rules:\n"
+        "  - {host: a.test, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: one, port: {number: 80}}}}]}}\n"
+        "  - {host: b.test, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: two, port: {number: 80}}}}]}}\n"
+    )
+    found = [f for f in run(directory_bundle(_dir(tmp_path, {"a.yaml": ing}), Pins.load("current"), None))
+             if f.rule == "INGRESS-BACKEND"]  # fmt: skip
+    assert sorted(f.message for f in found) == [
+        "backend Service 'one' does not exist in 'default'",
+        "backend Service 'two' does not exist in 'default'",
+    ]
+
+
+def test_a_malformed_secret_does_not_stop_the_rule_for_the_others(tmp_path: Path) -> None:
+    bad = "apiVersion: v1\nkind: Secret\nmetadata: {name: a, namespace: default}\nstringData: [one, two]\n"
+    good = "apiVersion: v1\nkind: Secret\nmetadata: {name: b, namespace: default}\nstringData: {token: s3cr3t-value}\n"
+    found = run(directory_bundle(_dir(tmp_path, {"a.yaml": bad, "b.yaml": good}), Pins.load("current"), None))
+    secrets = {f.obj: f.message for f in found if f.rule == "SECRET-IN-GIT"}
+    assert "RULE-CRASH" not in {f.rule for f in found}
+    assert secrets["Secret/default/a"].endswith("(stringData (not a mapping))")
+    assert secrets["Secret/default/b"].endswith("(token)") and "s3cr3t-value" not in secrets["Secret/default/b"]

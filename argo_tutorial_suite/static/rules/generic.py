@@ -171,10 +171,18 @@ def secrets_in_git(b: Bundle) -> Iterator[Finding]:
     """Secrets with data committed in plain text (base64 is not encryption)."""
     for s in of_kind(b.objects, "Secret"):
         if s.get("data") or s.get("stringData"):
+            # the key names only, never a value; a section that is not a mapping (invalid, the schema rule says so)
+            # is named as such instead of stopping the rule for the Secrets after it
+            keys = sorted(
+                str(k) if isinstance(part, dict) else f"{name} (not a mapping)"
+                for name in ("data", "stringData")
+                if (part := s.get(name))
+                for k in (part if isinstance(part, dict) else [name])
+            )
             yield Finding(
                 "SECRET-IN-GIT",
                 ref(s),
-                f"credentials committed in plain text ({', '.join(sorted({**(s.get('data') or {}), **(s.get('stringData') or {})}))})",
+                f"credentials committed in plain text ({', '.join(keys)})",
                 "create the Secret out of band (kubectl create secret, Sealed Secrets, External Secrets) and keep only the reference in Git",
                 b.file_of(s),
             )
