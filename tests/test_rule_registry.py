@@ -110,6 +110,7 @@ apiVersion: v1
 kind: ServiceAccount
 metadata: {name: runner, namespace: demo}
 """
+OTHER_SA = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: other, namespace: demo}\n"
 GOOD_PARAM = "{{ .Input.body.after }}"
 CI_OK = "---\n".join([NS, EVENTSOURCE, sensor(param=GOOD_PARAM), RBAC])
 
@@ -180,7 +181,7 @@ CASES: dict[str, tuple[Files, Files]] = {
         {"ci.yaml": "---\n".join([NS, EVENTSOURCE, sensor(param=GOOD_PARAM, task_dep="a"), RBAC])},
     ),
     "RBAC-SENSOR-TRIGGER": (
-        {"ci.yaml": "---\n".join([NS, EVENTSOURCE, sensor(param=GOOD_PARAM, sa="other"), RBAC])},
+        {"ci.yaml": "---\n".join([NS, EVENTSOURCE, sensor(param=GOOD_PARAM, sa="other"), RBAC, OTHER_SA])},
         {"ci.yaml": CI_OK},
     ),
     "RBAC-EXECUTOR": (

@@ -410,3 +410,29 @@ def test_a_malformed_secret_does_not_stop_the_rule_for_the_others(tmp_path: Path
     assert "RULE-CRASH" not in {f.rule for f in found}
     assert secrets["Secret/default/a"].endswith("(stringData (not a mapping))")
     assert secrets["Secret/default/b"].endswith("(token)") and "s3cr3t-value" not in secrets["Secret/default/b"]
+
+
+def test_rbac_outside_the_folder_is_a_note_and_a_chart_without_helm_is_a_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What depends on the cluster (a ServiceAccount the folder does not hold) or on a tool (helm) is a note that
+    says what it would need, never a failure; a Sensor without a namespace is named as such, not as ``in ''``."""
+    from argo_tutorial_suite.static.report import split_notes
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    sensor = (
+        "apiVersion: argoproj.io/v1alpha1\nkind: Sensor\nmetadata: {name: ci}\nspec:\n"
+        "  template: {serviceAccountName: operate-workflow-sa}\n"
+        "  dependencies: [{name: d, eventSourceName: es, eventName: e}]\n"
+        "  triggers:\n  - template:\n      name: t\n      k8s:\n        operation: create\n"
+        "        source: {resource: {apiVersion: argoproj.io/v1alpha1, kind: Workflow, metadata: {generateName: x-},"
+        " spec: {entrypoint: m, templates: [{name: m, container: {image: 'alpine:3.19'}}]}}}\n"
+    )
+    files = {"s.yaml": sensor, "chart/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+             "chart/templates/x.yaml": "kind: {{ .Values.kind }}\n"}  # fmt: skip
+    found = run(directory_bundle(_dir(tmp_path, files), Pins.load("current"), None))
+    failures, notes = split_notes(found)
+    assert not [f for f in failures if f.rule.startswith(("RBAC-", "HELM-"))], failures
+    rules = {n.rule for n in notes}
+    assert {"NOT-IN-FOLDER", "HELM-CHART"} <= rules
+    assert any("ServiceAccount the namespace it is applied to/operate-workflow-sa" in n.message for n in notes)

@@ -20,6 +20,7 @@ from argo_tutorial_suite.objects import (
 )
 from argo_tutorial_suite.static.engine import Bundle, rule
 from argo_tutorial_suite.static.findings import Finding
+from argo_tutorial_suite.static.rules.refs import note
 from argo_tutorial_suite.static.rules.workflows import generated_services, sensor_workflows, workflow_containers
 from argo_tutorial_suite.static.schemas import validate
 from argo_tutorial_suite.tutorial.stack import NAMESPACES
@@ -229,6 +230,19 @@ def role_cluster_scoped(b: Bundle) -> Iterator[Finding]:
                 )
 
 
+def _known_here(b: Bundle, ns: str, sa: str) -> bool:
+    """Whether the folder describes ``sa``: its ServiceAccount or a RoleBinding naming it. Otherwise what it may do
+    is decided by what the cluster holds, which the folder cannot tell."""
+    if find(b.objects, "ServiceAccount", sa, ns) is not None:
+        return True
+    return any(
+        s.get("kind") == "ServiceAccount" and s.get("name") == sa and s.get("namespace", ns) == ns
+        for rb in of_kind(b.objects, "RoleBinding")
+        if namespace(rb) == ns
+        for s in rb.get("subjects") or []
+    )
+
+
 def _role_allows(b: Bundle, ns: str, sa: str, group: str, resource: str, verb: str) -> bool:
     for rb in of_kind(b.objects, "RoleBinding"):
         if namespace(rb) != ns:
@@ -254,7 +268,7 @@ def _role_allows(b: Bundle, ns: str, sa: str, group: str, resource: str, verb: s
     return False
 
 
-@rule("RBAC-EXECUTOR", "RBAC-SENSOR-TRIGGER")
+@rule("RBAC-EXECUTOR", "RBAC-SENSOR-TRIGGER", "NOT-IN-FOLDER")
 def rbac(b: Bundle) -> Iterator[Finding]:
     """The Sensor's ServiceAccount may create its trigger's resource; Workflow pods may report results.
 
@@ -263,16 +277,24 @@ def rbac(b: Bundle) -> Iterator[Finding]:
     """
     for sensor in of_kind(b.objects, "Sensor"):
         ns, sa = namespace(sensor), str(dig(sensor, "spec", "template", "serviceAccountName", default="default"))
+        where = ns or "the namespace it is applied to"
         for wf in sensor_workflows(sensor):
+            if not _known_here(b, ns, sa):
+                # its ServiceAccount and bindings live outside the folder: a note, never a failure
+                yield note(sensor, f"ServiceAccount {where}/{sa} and its RBAC", b.file_of(sensor))
+                continue
             if not _role_allows(b, ns, sa, "argoproj.io", "workflows", "create"):
                 yield Finding(
                     "RBAC-SENSOR-TRIGGER",
                     ref(sensor),
-                    f"ServiceAccount {sa} may not create workflows in {ns}",
+                    f"ServiceAccount {sa} may not create workflows in {where}",
                     "bind a Role with argoproj.io workflows: create to it",
                     b.file_of(sensor),
                 )
             pod_sa = str(dig(wf, "spec", "serviceAccountName", default="default"))
+            if not _known_here(b, ns, pod_sa):
+                yield note(sensor, f"ServiceAccount {where}/{pod_sa} and its RBAC", b.file_of(sensor))
+                continue
             for verb in ("create", "patch"):
                 if not _role_allows(b, ns, pod_sa, "argoproj.io", "workflowtaskresults", verb):
                     yield Finding(
