@@ -234,7 +234,11 @@ def test_a_kept_cluster_is_reused_only_from_the_same_stack_build(tmp_path: Path)
 
 
 def _offline_backend(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, built: Sequence[Mapping[str, object]], pins: str = "tutorial-2023"
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    built: Sequence[Mapping[str, object]],
+    pins: str = "tutorial-2023",
+    profile: str = "as-written",
 ) -> KindBackend:
     """A kind backend in offline mirror mode over a stack manifest of ``built`` images (nothing is started)."""
     from argo_tutorial_suite.backends.base import substitutions_for
@@ -251,7 +255,7 @@ def _offline_backend(
     )
     tool = Tool("x", "/bin/true", "test")
     b = KindBackend(
-        Profile.load("as-written", pins), tool, tool, tool, tmp_path, upstream=Upstream(UPSTREAM), local=local,
+        Profile.load(profile, pins), tool, tool, tool, tmp_path, upstream=Upstream(UPSTREAM), local=local,
         registry_mirror=True,
     )  # fmt: skip
     monkeypatch.setattr(b, "substitutions", lambda: substitutions_for("kind-registry:5000", "http://git.test"))
@@ -339,24 +343,11 @@ def test_what_ran_per_component_follows_the_recorded_relations(tmp_path: Path, m
 def test_what_ran_is_judged_on_the_profiles_own_images(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """One build holds both profiles' images: as written, Argo Events v1.7.5 (built from v1.7.6, another release);
     corrected, v1.9.11 (as released). The corrected run's Argo Events is its own release, whatever the other's is."""
-    from argo_tutorial_suite.backends.base import substitutions_for
-    from argo_tutorial_suite.backends.kind.localbuild import LocalBuild
-    from argo_tutorial_suite.paths import UPSTREAM
-    from argo_tutorial_suite.upstream import Upstream
-
-    if not UPSTREAM.is_dir():
-        pytest.skip("../shared/upstream absent: the stack's image list is read from the install manifests")
     other = {"what": "version", "upstream": "v1.7.5", "here": "v1.7.6", "why": "w", "relation": "another release"}
-    built = [
+    built: list[dict[str, object]] = [
         {"ref": "quay.io/argoproj/argo-events:v1.7.5", "id": "i", "differences": [other]},
         {"ref": "quay.io/argoproj/argo-events:v1.9.11", "id": "i", "differences": []},
     ]
-    tool = Tool("x", "/bin/true", "test")
     for profile, relation in (("corrected", Relation.SAME), ("as-written", Relation.ANOTHER)):
-        local = LocalBuild(
-            "current", tmp_path / "m.json", {"node_image": {"ref": "n", "id": "i"}, "stack": {"images": built}}
-        )
-        b = KindBackend(Profile.load(profile, "current"), tool, tool, tool, tmp_path, upstream=Upstream(UPSTREAM),
-                        local=local, registry_mirror=True)  # fmt: skip
-        monkeypatch.setattr(b, "substitutions", lambda: substitutions_for("kind-registry:5000", "http://git.test"))
+        b = _offline_backend(tmp_path, monkeypatch, built, pins="current", profile=profile)
         assert b.ran()["argo-events"].relation is relation, profile

@@ -24,6 +24,12 @@ class Relation(enum.Enum):
 
 WORST = (Relation.SAME, Relation.ANOTHER, Relation.STAND_IN)  # in increasing distance from the release
 
+
+def further(a: Relation, b: Relation) -> bool:
+    """Whether ``a`` is further from the pinned release than ``b``."""
+    return WORST.index(a) > WORST.index(b)
+
+
 # The components a step can be decided by (the install plan's component names where there is one).
 ARGOCD = "argo-cd"
 ARGOCD_REDIS = "argo-cd-redis"
@@ -151,10 +157,10 @@ def from_images(images: Iterable[Mapping[str, Any]]) -> dict[str, Ran]:
         relation, why = Relation.SAME, f"{ref} built here from its release"
         for d in image.get("differences") or []:
             r = relation_of(d)
-            if WORST.index(r) > WORST.index(relation):
+            if further(r, relation):
                 relation, why = r, f"{ref}: {d.get('what')} {d.get('here')} for {d.get('upstream')}"
         have = out.get(component)
-        if have is None or WORST.index(relation) > WORST.index(have.relation):
+        if have is None or further(relation, have.relation):
             out[component] = Ran(component, relation, why)
     return out
 
@@ -165,7 +171,7 @@ def merge(*layers: Mapping[str, Ran]) -> dict[str, Ran]:
     for layer in layers:
         for c, ran in layer.items():
             have = out.get(c)
-            if have is None or WORST.index(ran.relation) > WORST.index(have.relation):
+            if have is None or further(ran.relation, have.relation):
                 out[c] = ran
     return out
 

@@ -121,13 +121,11 @@ def record(
             with open(root / f".{side}-{pins}.lock", "w") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 old = load(side, pins, root) or Evidence(side, pins)
-                again = {fidelity.key_of(r)[:2] for r in new}
-                kept = [r for r in old.records if fidelity.key_of(r)[:2] not in again]
                 profiles = {r.profile for r in new}
                 ev = Evidence(
                     side,
                     pins,
-                    kept + new,
+                    fidelity.replacing(old.records, new),
                     {**old.ran, **{p: relative(s) for p, s in ran.items() if p in profiles}},
                     now or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 )

@@ -155,6 +155,13 @@ def markdown(rows: list[Row]) -> str:
     return "\n".join(out) + "\n"
 
 
+def replacing(earlier: list[StepRecord], new: list[StepRecord]) -> list[StepRecord]:
+    """``earlier`` with every (scenario, profile) that ``new`` played again replaced by ``new``'s records: a step a
+    scenario no longer reaches does not linger."""
+    again = {key_of(r)[:2] for r in new}
+    return [r for r in earlier if key_of(r)[:2] not in again] + new
+
+
 # -- files ------------------------------------------------------------------------------------------------------
 def save_run(records: list[StepRecord], runs_dir: Path) -> list[Path]:
     """Merge this run's sim and kind records into ``runs_dir/{sim,kind}.json``: a scenario run again for a profile
@@ -171,8 +178,7 @@ def save_run(records: list[StepRecord], runs_dir: Path) -> list[Path]:
         with open(runs_dir / f".{side}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             earlier = loads(path.read_text()) if path.exists() else []
-            rerun = {key_of(r)[:2] for r in mine}
-            merged = [r for r in earlier if key_of(r)[:2] not in rerun] + mine
+            merged = replacing(earlier, mine)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(dumps(merged))
             tmp.replace(path)

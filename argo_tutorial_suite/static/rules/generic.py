@@ -235,10 +235,13 @@ def _known_here(b: Bundle, ns: str, sa: str) -> bool:
     is decided by what the cluster holds, which the folder cannot tell."""
     if find(b.objects, "ServiceAccount", sa, ns) is not None:
         return True
+    return any(namespace(rb) == ns and _binds(rb, ns, sa) for rb in of_kind(b.objects, "RoleBinding"))
+
+
+def _binds(rb: Obj, ns: str, sa: str) -> bool:
+    """Whether RoleBinding ``rb`` (in ``ns``) names ServiceAccount ``ns/sa`` among its subjects."""
     return any(
         s.get("kind") == "ServiceAccount" and s.get("name") == sa and s.get("namespace", ns) == ns
-        for rb in of_kind(b.objects, "RoleBinding")
-        if namespace(rb) == ns
         for s in rb.get("subjects") or []
     )
 
@@ -247,10 +250,7 @@ def _role_allows(b: Bundle, ns: str, sa: str, group: str, resource: str, verb: s
     for rb in of_kind(b.objects, "RoleBinding"):
         if namespace(rb) != ns:
             continue
-        if not any(
-            s.get("kind") == "ServiceAccount" and s.get("name") == sa and s.get("namespace", ns) == ns
-            for s in rb.get("subjects") or []
-        ):
+        if not _binds(rb, ns, sa):
             continue
         role = find(
             b.objects,
