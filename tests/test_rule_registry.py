@@ -125,6 +125,14 @@ CASES: dict[str, tuple[Files, Files]] = {
     "FILE-BINARY": ({"a.yaml": b"\x00\x01binary"}, {"a.yaml": NS}),
     "YAML-MALFORMED": ({"a.yaml": "kind: [\n"}, {"a.yaml": NS}),
     "YAML-NOT-OBJECT": ({"a.yaml": "- just\n- a list\n"}, {"a.yaml": NS}),
+    # an alias bomb (each level repeats the one before nine times): go-yaml refuses it, so does the check
+    "INPUT-LIMIT": (
+        {
+            "a.yaml": "a: &a [x, x, x, x, x, x, x, x, x]\n"
+            + "".join(f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcdefg", "bcdefgh", strict=False))
+        },
+        {"a.yaml": "a: &a [x, x, x]\nb: [*a, *a]\n" + NS.replace("apiVersion", "---\napiVersion", 1)},
+    ),
     "KUSTOMIZE-BUILD": (
         {"kustomization.yaml": "resources: [ns.yml]\n", "ns.yaml": NS},
         {"kustomization.yaml": "resources: [ns.yaml]\n", "ns.yaml": NS},
@@ -225,7 +233,7 @@ def catalog_rules() -> dict[str, set[str]]:
 
 
 # rule IDs whose cases need more than a folder: each has its own test below
-SPECIAL = {"HELM-CHART", "HELM-TEMPLATE", "RULE-CRASH"}
+SPECIAL = {"HELM-CHART", "HELM-TEMPLATE", "RULE-CRASH", "FILE-UNREADABLE"}  # FILE-UNREADABLE: test_folder_safety
 
 
 def test_every_registered_rule_id_has_both_cases() -> None:

@@ -7,14 +7,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from argo_tutorial_suite.objects import Obj
+from argo_tutorial_suite.objects import Obj, ref
+from argo_tutorial_suite.static import reading
 from argo_tutorial_suite.static.findings import Finding
 from argo_tutorial_suite.static.schemas import CrdSchema, load_stack_crds
 from argo_tutorial_suite.tutorial import catalog, kustomize
@@ -29,6 +30,7 @@ class Source:
 
     obj: Obj
     file: str
+    line: int = 0  # 1-based line its document starts on (0: not known)
 
 
 @dataclass
@@ -47,6 +49,7 @@ class Bundle:
     crds: dict[tuple[str, str], CrdSchema] = field(default_factory=dict)
     label: str = ""
     root: Path | None = None  # the folder a participant's check reads (None for the tutorial's profiles)
+    bytes_read: int = 0
 
     @property
     def objects(self) -> list[Obj]:
@@ -58,6 +61,14 @@ class Bundle:
                 return s.file
         return ""
 
+    def lines(self) -> dict[tuple[str, str], int]:
+        """(file, object reference) -> the line the object starts on."""
+        out: dict[tuple[str, str], int] = {}
+        for s in self.sources:
+            if s.line:
+                out.setdefault((s.file, ref(s.obj)), s.line)
+        return out
+
 
 Rule = Callable[[Bundle], Iterable[Finding]]
 RULES: list[Rule] = []
@@ -65,6 +76,8 @@ RULES: list[Rule] = []
 RULE_IDS: dict[str, list[str]] = {}
 LOADER_IDS = (
     "FILE-BINARY",
+    "FILE-UNREADABLE",
+    "INPUT-LIMIT",
     "YAML-MALFORMED",
     "YAML-NOT-OBJECT",
     "KUSTOMIZE-BUILD",
@@ -102,7 +115,8 @@ def registry() -> dict[str, list[str]]:
 
 
 def run(bundle: Bundle) -> list[Finding]:
-    """Run every registered rule; a rule that crashes is itself a finding, never a traceback."""
+    """Run every registered rule; a rule that crashes is itself a finding, never a traceback, and never stops the
+    rule for the other objects: it runs again one object at a time, and each object it crashes on is named."""
     from argo_tutorial_suite.static import rules  # noqa: F401  (registers the rules)
 
     findings = list(bundle.errors)
@@ -117,96 +131,103 @@ def run(bundle: Bundle) -> list[Finding]:
                   file=sys.stderr, flush=True)  # fmt: skip
         try:
             findings.extend(r(bundle))
-        except Exception as e:  # a rule must not hide the others' findings
-            findings.append(Finding("RULE-CRASH", r.__name__, f"rule {r.__name__} failed: {type(e).__name__}: {e}"))
-    return sorted(set(catalog.tag(findings)))
+        except Exception:  # a rule must not hide the others' findings, nor its own on the other objects
+            findings.extend(_one_object_at_a_time(r, bundle))
+    lines = bundle.lines()
+    located = [replace(f, line=lines.get((f.file, f.obj), 0)) if not f.line else f for f in findings]
+    return sorted(set(catalog.tag(located)))
+
+
+def _one_object_at_a_time(r: Rule, bundle: Bundle) -> Iterator[Finding]:
+    """A crashed rule, again on each object alone (what needs two objects together is lost only for this rule,
+    only on this bundle); each object it still crashes on is a RULE-CRASH finding of its own."""
+    for s in bundle.sources:
+        alone = replace(bundle, sources=[s], errors=[])
+        try:
+            yield from r(alone)
+        except Exception as e:
+            yield Finding(
+                "RULE-CRASH",
+                ref(s.obj),
+                f"rule {r.__name__} failed on this object: {type(e).__name__}: {str(e)[:200]}",
+                "the object is likely malformed: the schema findings say where; the rule went on for the others",
+                s.file,
+                line=s.line,
+            )
+    if not bundle.sources:
+        try:
+            yield from r(bundle)
+        except Exception as e:
+            yield Finding("RULE-CRASH", r.__name__, f"rule {r.__name__} failed: {type(e).__name__}: {str(e)[:200]}")
 
 
 PROGRESS_AFTER = 2.0  # seconds
 
 
-# libyaml's safe loader when PyYAML was built with it (several times faster on large files), else the pure one
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 # -- loading ---------------------------------------------------------------------------------------
-def load_yaml_file(path: Path, display: str, bundle: Bundle) -> list[Obj]:
-    """Parse a (multi-document) YAML file; malformed YAML becomes a finding."""
-    raw = path.read_bytes()
-    if b"\x00" in raw:
-        bundle.errors.append(
-            Finding(
-                "FILE-BINARY",
-                display,
-                "a binary file (it holds NUL bytes), not a YAML manifest",
-                "remove it from the folder, or replace it with the manifest it should be",
-                display,
-            )
-        )
-        return []
+def problem_finding(problem: reading.Problem, display: str) -> Finding:
+    return Finding(problem.kind, display, problem.message, problem.hint, display)
+
+
+def load_yaml_file(path: Path, display: str, bundle: Bundle, limits: reading.Limits = reading.LIMITS) -> list[Source]:
+    """Parse a (multi-document) YAML file within the bounds; what cannot be read becomes a finding."""
     try:
-        docs = list(yaml.load_all(raw.decode("utf-8"), Loader=SAFE_LOADER))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        bundle.errors.append(
-            Finding(
-                "YAML-MALFORMED",
-                display,
-                f"not valid YAML{where}: {problem}",
-                "fix the indentation or quoting at that line",
-                display,
-            )
-        )
+        raw = path.read_bytes()
+    except OSError as e:
+        bundle.errors.append(problem_finding(reading.unreadable(f"cannot be read ({e.strerror or e})"), display))
         return []
-    except UnicodeDecodeError:
-        bundle.errors.append(
-            Finding(
-                "YAML-MALFORMED",
-                display,
-                "not a UTF-8 text file",
-                "save it as UTF-8 (a manifest is YAML text), or remove it from the folder",
-                display,
-            )
-        )
+    bundle.bytes_read += len(raw)
+    if bundle.bytes_read > limits.total_bytes:
+        bundle.errors.append(problem_finding(reading.over("folder size", limits.total_bytes, "bytes"), display))
         return []
-    objs: list[Obj] = []
-    for i, d in enumerate(docs):
-        if d is None:
+    parsed = reading.parse(raw, limits)
+    if parsed.problem is not None:
+        bundle.errors.append(problem_finding(parsed.problem, display))
+        return []
+    out: list[Source] = []
+    for i, d in enumerate(parsed.documents):
+        if d.obj is None:
             continue
-        if not isinstance(d, dict):
+        if not isinstance(d.obj, dict):
             bundle.errors.append(
                 Finding(
                     "YAML-NOT-OBJECT",
                     f"{display}#{i}",
-                    f"document {i} is a {type(d).__name__}, not a Kubernetes object",
+                    f"document {i} is a {type(d.obj).__name__}, not a Kubernetes object",
                     "each YAML document must be a mapping with apiVersion, kind and metadata",
                     display,
+                    line=d.line,
                 )
             )
             continue
-        objs.append(d)
-    return objs
+        out.append(Source(d.obj, display, d.line))
+    if len(bundle.sources) + len(out) > limits.objects:
+        bundle.errors.append(problem_finding(reading.over("object count", limits.objects, "objects"), display))
+        return []
+    return out
 
 
 def add_kustomization(bundle: Bundle, directory: Path, display: str, kubectl: str | None) -> None:
-    """Build a kustomization; its objects join the bundle.
+    """Build a kustomization; its objects join the bundle, each with the file and line kustomize took it from.
 
     A failed build becomes a KUSTOMIZE-BUILD finding (tagged D10 when listed files are missing), and the
     directory's YAML files are then read one by one, as a reviewer would, so that the other rules
     still see the objects.
     """
     kfile = f"{display}/kustomization.yaml" if display else "kustomization.yaml"
+    content: Any = {}
     try:
-        content = yaml.safe_load((directory / "kustomization.yaml").read_text()) or {}
-    except yaml.YAMLError as e:
-        bundle.errors.append(Finding("YAML-MALFORMED", kfile, f"not valid YAML: {e}", "", kfile))
-        content = {}
+        parsed = reading.parse((directory / "kustomization.yaml").read_bytes())
+    except OSError as e:
+        parsed = reading.Parsed(problem=reading.unreadable(f"cannot be read ({e.strerror or e})"))
+    if parsed.problem is not None:
+        bundle.errors.append(problem_finding(parsed.problem, kfile))
+    elif parsed.documents:
+        content = parsed.documents[0].obj
     content = content if isinstance(content, dict) else {}
     bundle.kustomizations[kfile] = content
-    missing = []
-    for entry in content.get("resources") or []:
+    entries = content.get("resources") if isinstance(content.get("resources"), list) else []
+    for entry in entries:
         if "://" in str(entry) or (directory / str(entry)).exists():
             continue
         near = [p.name for p in directory.glob("*.y*ml") if p.name.replace("-", "_") == str(entry).replace("-", "_")]
@@ -215,13 +236,20 @@ def add_kustomization(bundle: Bundle, directory: Path, display: str, kubectl: st
             if near
             else "add the file or drop the entry"
         )
-        missing.append(str(entry))
         bundle.errors.append(
             Finding("KUSTOMIZE-MISSING-FILE", f"{kfile}:{entry}", f"lists {entry}, which does not exist", hint, kfile)
         )
-    result = kustomize.build(directory, kubectl)
+    result, origins = kustomize.build_with_origins(directory, kubectl)
     if not result.error:
-        bundle.sources.extend(Source(o, kfile) for o in result.objects)
+        top = bundle.root.resolve() if bundle.root is not None else directory.resolve()
+        prefix = "" if bundle.root is not None else (display + "/" if display else "")
+        located = _Locator()
+        for o, origin in zip(result.objects, origins, strict=False):
+            file, line = kfile, 0
+            if origin.path is not None and origin.path.is_relative_to(top):
+                file = prefix + str(origin.path.relative_to(top))
+                line = located.line(origin.path, o)
+            bundle.sources.append(Source(o, file, line))
         return
     bundle.errors.append(
         Finding(
@@ -233,9 +261,33 @@ def add_kustomization(bundle: Bundle, directory: Path, display: str, kubectl: st
         )
     )
     for f in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
-        if f.name != "kustomization.yaml":
+        if f.name != "kustomization.yaml" and f.is_file():
             rel = f"{display}/{f.name}" if display else f.name
-            bundle.sources.extend(Source(o, rel) for o in load_yaml_file(f, rel, bundle))
+            bundle.sources.extend(load_yaml_file(f, rel, bundle))
+
+
+class _Locator:
+    """The line a built object starts on in the file kustomize took it from: the document of the same kind whose
+    name is the built name or part of it (kustomize's namePrefix/nameSuffix), else the file's only one."""
+
+    def __init__(self) -> None:
+        self.docs: dict[Path, list[reading.Document]] = {}
+
+    def line(self, path: Path, o: Obj) -> int:
+        if path not in self.docs:
+            try:
+                parsed = reading.parse(path.read_bytes())
+            except OSError:
+                parsed = reading.Parsed()
+            self.docs[path] = [d for d in parsed.documents if isinstance(d.obj, dict)]
+        same_kind = [d for d in self.docs[path] if d.obj.get("kind") == o.get("kind")]
+        built = str((o.get("metadata") or {}).get("name", ""))
+        named = [d for d in same_kind if str((d.obj.get("metadata") or {}).get("name", "")) in built]
+        exact = [d for d in named if (d.obj.get("metadata") or {}).get("name") == built]
+        for group in (exact, named, same_kind if len(same_kind) == 1 else []):
+            if group:
+                return group[0].line
+        return 0
 
 
 def profile_bundle(profile: Profile, upstream: Upstream, kubectl: str | None = None) -> Bundle:
@@ -250,7 +302,7 @@ def profile_bundle(profile: Profile, upstream: Upstream, kubectl: str | None = N
         if (ci / "kustomization.yaml").exists():
             add_kustomization(bundle, ci, "ci", kubectl)
         else:
-            bundle.sources.extend(Source(o, "ci/ci.yaml") for o in load_yaml_file(ci / "ci.yaml", "ci/ci.yaml", bundle))
+            bundle.sources.extend(load_yaml_file(ci / "ci.yaml", "ci/ci.yaml", bundle))
         code = profile.materialize("code", Path(tmp) / "code")
         bundle.code = {f.name: f.read_text() for f in sorted(code.iterdir()) if f.is_file()}
     bundle.sources.extend(Source(a, "argocd/application.yaml") for a in profile.applications())
@@ -282,31 +334,46 @@ def add_helm_chart(bundle: Bundle, chart: Path, display: str) -> None:
             )
         )
         return
-    for d in yaml.load_all(cp.stdout, Loader=SAFE_LOADER):
+    for d in yaml.load_all(cp.stdout, Loader=reading.SAFE_LOADER):
         if isinstance(d, dict):
             bundle.sources.append(Source(d, f"{display} (rendered)"))
 
 
-def directory_bundle(directory: Path, pins: Pins, upstream: Upstream | None, kubectl: str | None = None) -> Bundle:
-    """The bundle of a user's directory: every YAML file, and each kustomization built."""
+CODE_FILES = ("main.go", "Dockerfile", "go.mod")
+
+
+def directory_bundle(
+    directory: Path, pins: Pins, upstream: Upstream | None, kubectl: str | None = None,
+    limits: reading.Limits = reading.LIMITS,
+) -> Bundle:  # fmt: skip
+    """The bundle of a user's directory: every YAML file, each kustomization built, each chart rendered; links
+    out of the folder or round a loop, sockets and FIFOs, unreadable files and inputs over a bound are findings."""
     bundle = Bundle(pins=pins, upstream=upstream, label=str(directory), root=directory)
     if not directory.is_dir():
-        raise FileNotFoundError(f"--manifests-dir {directory} does not exist or is not a directory")
-    kdirs = sorted({p.parent for p in directory.rglob("kustomization.yaml")})
+        raise FileNotFoundError(f"{directory} does not exist or is not a directory")
+    entries = list(reading.walk(directory, limits, lambda n: reading.is_yaml(n) or n in CODE_FILES))
+    for e in entries:
+        if e.problem is not None:
+            bundle.errors.append(problem_finding(e.problem, e.display))
+    readable = [e for e in entries if e.problem is None]
+    kdirs = sorted({e.path.parent for e in readable if e.path.name == "kustomization.yaml"})
     for kdir in kdirs:
-        add_kustomization(bundle, kdir, str(kdir.relative_to(directory)).replace(".", "") or "", kubectl)
-    charts = sorted({p.parent for p in directory.rglob("Chart.yaml") if (p.parent / "templates").is_dir()})
+        add_kustomization(bundle, kdir, _display_of(readable, kdir), kubectl)
+    charts = sorted(
+        {e.path.parent for e in readable if e.path.name == "Chart.yaml" and (e.path.parent / "templates").is_dir()}
+    )
     for chart in charts:
-        add_helm_chart(bundle, chart, str(chart.relative_to(directory)) or ".")
-    for f in sorted([*directory.rglob("*.yaml"), *directory.rglob("*.yml")]):
-        if f.name == "kustomization.yaml" or any(f.is_relative_to(k) for k in [*kdirs, *charts]):
+        add_helm_chart(bundle, chart, _display_of(readable, chart) or ".")
+    for e in readable:
+        if not reading.is_yaml(e.path.name) or e.path.name == "kustomization.yaml":
             continue
-        rel = str(f.relative_to(directory))
-        bundle.sources.extend(Source(o, rel) for o in load_yaml_file(f, rel, bundle))
-    for name in ("main.go", "Dockerfile", "go.mod"):
-        hits = sorted(directory.rglob(name))
+        if any(e.path.is_relative_to(k) for k in [*kdirs, *charts]):
+            continue
+        bundle.sources.extend(load_yaml_file(e.path, e.display, bundle, limits))
+    for name in CODE_FILES:
+        hits = [e for e in readable if e.path.name == name]
         if hits:
-            bundle.code[name] = hits[0].read_text(errors="replace")
+            bundle.code[name] = hits[0].path.read_bytes()[: limits.file_bytes].decode("utf-8", errors="replace")
     if upstream is not None:
         bundle.crds, _missing = load_stack_crds(upstream, pins)
     if not bundle.sources and not bundle.errors:
@@ -315,7 +382,15 @@ def directory_bundle(directory: Path, pins: Pins, upstream: Upstream | None, kub
                 "NO-MANIFESTS",
                 str(directory),
                 "no YAML file or kustomization found",
-                "point --manifests-dir at the folder holding the GitOps repo and ci.yaml",
+                "point the check at the folder holding the GitOps repo and ci.yaml",
             )
         )
     return bundle
+
+
+def _display_of(entries: list[reading.Entry], directory: Path) -> str:
+    """The folder's name as the participant sees it (relative to the checked folder)."""
+    for e in entries:
+        if e.path.parent == directory:
+            return e.display.rpartition("/")[0]
+    return ""

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-import jsonschema
 import kubernetes_validate.utils as kv_utils
-from referencing import Registry, Resource
 
 from argo_tutorial_suite.objects import Obj, kind, ref
+from argo_tutorial_suite.static.validator import Check, Compiler, check
 from argo_tutorial_suite.tutorial.profiles import Pins
 from argo_tutorial_suite.upstream import Upstream, UpstreamMismatch, UpstreamUnavailable
 
@@ -43,6 +42,7 @@ class CrdSchema:
     kind: str
     scope: str
     versions: dict[str, dict[str, Any]]  # version -> openAPIV3Schema
+    checks: dict[str, Check] = field(default_factory=dict, repr=False, compare=False)  # compiled, per version
 
 
 def crd_schemas(crds: list[Obj]) -> dict[tuple[str, str], CrdSchema]:
@@ -80,17 +80,6 @@ def load_stack_crds(upstream: Upstream, pins: Pins) -> tuple[dict[tuple[str, str
     return crd_schemas(crds), missing
 
 
-def _openapi_to_jsonschema(schema: Any) -> Any:
-    """Drop OpenAPI/Kubernetes extensions jsonschema does not know; int-or-string accepts both."""
-    if isinstance(schema, dict):
-        if schema.get("x-kubernetes-int-or-string"):
-            return {}
-        return {k: _openapi_to_jsonschema(v) for k, v in schema.items() if not k.startswith("x-kubernetes")}
-    if isinstance(schema, list):
-        return [_openapi_to_jsonschema(v) for v in schema]
-    return schema
-
-
 # Kubernetes' deprecated API migration guide: (apiVersion, kind) -> (removed in, what to use instead)
 REMOVED_APIS: dict[tuple[str, str], tuple[str, str]] = {
     ("networking.k8s.io/v1beta1", "Ingress"): (
@@ -109,24 +98,6 @@ REMOVED_APIS: dict[tuple[str, str], tuple[str, str]] = {
     ("batch/v1beta1", "CronJob"): ("1.25", "use batch/v1"),
 }
 
-VALUE_VALIDATORS = frozenset(
-    {"type", "enum", "const", "pattern", "format", "minLength", "maxLength", "minimum", "maximum", "multipleOf"}
-)
-
-
-def error_message(validator: str, validator_value: Any, instance: Any, default: str) -> str:
-    """A schema error's message without the offending value (jsonschema's own messages quote the instance, which
-    leaks a Secret's stringData or a password in an env value into every report)."""
-    if validator not in VALUE_VALIDATORS:
-        return default
-    got = type(instance).__name__.replace("str", "string").replace("dict", "object").replace("NoneType", "null")
-    if validator == "type":
-        want = validator_value if isinstance(validator_value, str) else " or ".join(map(str, validator_value))
-        return f"must be of type {want}, got a {got} (value not shown)"
-    if validator in ("enum", "const"):
-        return f"must be one of {validator_value!r} (value not shown)"
-    return f"fails {validator} {validator_value!r} (value not shown)"
-
 
 @cache
 def _schema_dir(version: str) -> str:
@@ -140,31 +111,48 @@ def _schema_dir(version: str) -> str:
 
 
 @cache
-def builtin_validator(version: str, api_version: str, kind_: str) -> jsonschema.protocols.Validator | None:
-    """The strict validator of a built-in kind, loaded once per (version, apiVersion, kind): kubernetes-validate
-    reads and parses two schema files for every object it validates, which made 1 MB of ConfigMaps take
-    minutes. Same schemas, same draft, same $ref registry, same first error (``best_match``)."""
+def _definitions(version: str) -> dict[str, Any]:
+    """The version's shared definitions (``$defs`` of ``_definitions.json``), read once."""
+    folder = _schema_dir(version)
+    defs = kv_utils.schema_contents(f"kubernetes-json-schema/{folder}/_definitions.json", version)
+    out: dict[str, Any] = defs.get("$defs") or defs.get("definitions") or {}
+    return out
+
+
+@cache
+def _builtin_compiler(version: str) -> Compiler:
+    return Compiler(_definitions(version))
+
+
+@cache
+def builtin_checker(version: str, api_version: str, kind_: str) -> Check | None:
+    """The strict checker of a built-in kind, compiled once per (version, apiVersion, kind) from kubernetes-validate's
+    schemas (unknown fields are errors, as ``kubectl apply --validate=strict`` has them)."""
     folder = _schema_dir(version)
     api = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     try:
         schema = kv_utils.schema_contents(f"kubernetes-json-schema/{folder}/{kind_.lower()}-{api}.json", version)
     except FileNotFoundError:
         return None
-    defs = _definitions(folder, version)
-    registry = Resource.from_contents(defs) @ (Resource.from_contents(schema) @ Registry())
-    validator: jsonschema.protocols.Validator = jsonschema.validators.Draft202012Validator(schema, registry=registry)
-    return validator
+    return _builtin_compiler(version).compile(schema)
 
 
-@cache
-def _definitions(folder: str, version: str) -> Any:
-    return kv_utils.schema_contents(f"kubernetes-json-schema/{folder}/_definitions.json", version)
+def crd_checker(crd: CrdSchema, version: str, kubernetes: str) -> Check | None:
+    """The structural checker of a CRD's served version (compiled once per CRD and version)."""
+    if version not in crd.checks:
+        schema = crd.versions.get(version)
+        if schema is None:
+            return None
+        defs = _definitions(kubernetes)
+        meta = _builtin_compiler(kubernetes).ref("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta")
+        crd.checks[version] = Compiler(defs, structural=True, metadata=meta).compile(schema, root=True)
+    return crd.checks[version]
 
 
 def validate(objs: list[Obj], kubernetes: str, crds: dict[tuple[str, str], CrdSchema]) -> Iterator[SchemaError]:
-    """Validate each object; built-ins strictly (unknown fields are errors), CRs by their CRD schema."""
+    """Every violation of each object, each once: built-ins strictly (unknown fields are errors), CRs by their CRD's
+    structural schema (a field it would prune is an unknown field, as strict field validation reports it)."""
     k8s_version = kubernetes if kubernetes.count(".") == 2 else f"{kubernetes}.0"
-    crd_validators: dict[tuple[str, str, str], jsonschema.Draft7Validator] = {}
     for o in objs:
         api = str(o.get("apiVersion", ""))
         group, _, version = api.rpartition("/")
@@ -173,23 +161,15 @@ def validate(objs: list[Obj], kubernetes: str, crds: dict[tuple[str, str], CrdSc
             continue
         crd = crds.get((group, kind(o)))
         if crd is not None:
-            schema = crd.versions.get(version)
-            if schema is None:
+            checker = crd_checker(crd, version, k8s_version)
+            if checker is None:
                 yield SchemaError(
                     ref(o), f"{kind(o)} has no served version {version} (served: {', '.join(crd.versions)})"
                 )
                 continue
-            key = (group, kind(o), version)
-            if key not in crd_validators:
-                crd_validators[key] = jsonschema.Draft7Validator(_openapi_to_jsonschema(schema))
-            validator = crd_validators[key]
-            for err in sorted(validator.iter_errors(o), key=lambda e: list(e.path)):
-                path = ".".join(str(p) for p in err.path)
-                msg = error_message(str(err.validator), err.validator_value, err.instance, err.message)
-                yield SchemaError(ref(o), f"{path or '(root)'}: {msg}")
-            continue
-        builtin = builtin_validator(k8s_version, api, kind(o))
-        if builtin is None:
+        else:
+            checker = builtin_checker(k8s_version, api, kind(o))
+        if checker is None:
             moved = REMOVED_APIS.get((api, kind(o)))
             if moved:
                 yield SchemaError(ref(o), f"unknown kind {api} {kind(o)}: removed in Kubernetes {moved[0]}; {moved[1]}")
@@ -199,8 +179,7 @@ def validate(objs: list[Obj], kubernetes: str, crds: dict[tuple[str, str], CrdSc
                 f"unknown kind {api} {kind(o)}: no Kubernetes {kubernetes} schema and no CRD of the stack defines it",
             )
             continue
-        e = jsonschema.exceptions.best_match(builtin.iter_errors(o))
-        if e is not None:
-            path = ".".join(str(p) for p in e.path)
-            msg = error_message(str(e.validator), e.validator_value, e.instance, e.message)
-            yield SchemaError(ref(o), f"{path or '(root)'}: {msg}")
+        for v in check(checker, o):
+            yield SchemaError(
+                ref(o), f"{v.path}: {v.message}" if not v.message.startswith("unknown field") else v.message
+            )
