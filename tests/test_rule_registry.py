@@ -233,7 +233,7 @@ def catalog_rules() -> dict[str, set[str]]:
 
 
 # rule IDs whose cases need more than a folder: each has its own test below
-SPECIAL = {"HELM-CHART", "HELM-TEMPLATE", "RULE-CRASH", "FILE-UNREADABLE"}  # FILE-UNREADABLE: test_folder_safety
+SPECIAL = {"HELM-CHART", "HELM-TEMPLATE", "RULE-CRASH", "FILE-UNREADABLE", "SECRET-VALUE"}  # + test_secret_values  # FILE-UNREADABLE: test_folder_safety
 
 
 def test_every_registered_rule_id_has_both_cases() -> None:
@@ -314,4 +314,24 @@ def test_rule_crash_is_a_finding_of_its_own(tmp_path: Path, monkeypatch: pytest.
     assert "RULE-CRASH" not in _rules(tmp_path / "a", {"a.yaml": NS})
     monkeypatch.setattr(engine, "RULES", [*engine.RULES, crashes])
     found = run(directory_bundle(_folder(tmp_path / "b", {"a.yaml": NS}), Pins.load("current"), None))
-    assert [(f.rule, f.obj) for f in found] == [("RULE-CRASH", "crashes")]
+    assert [(f.rule, f.obj) for f in found] == [("RULE-CRASH", "Namespace/demo")]
+    assert "rule crashes failed on this object: TypeError: boom" in found[0].message
+
+
+def test_a_rule_crashing_on_one_object_still_checks_the_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One malformed object is its own finding; the rule's findings on the objects before and after it stay."""
+    from argo_tutorial_suite.static import engine
+    from argo_tutorial_suite.static.findings import Finding
+
+    registry()
+
+    def picky(b: engine.Bundle) -> list[Finding]:
+        out = []
+        for o in b.objects:
+            out.append(Finding("PICKY", o["metadata"]["name"], "seen"))  # a malformed object has no metadata
+        return out
+
+    monkeypatch.setattr(engine, "RULES", [picky])
+    files = {"a.yaml": NS.replace("demo", "first") + "---\nkind: Namespace\n---\n" + NS.replace("demo", "last")}
+    found = run(directory_bundle(_folder(tmp_path, files), Pins.load("current"), None))
+    assert sorted((f.rule, f.obj) for f in found) == [("PICKY", "first"), ("PICKY", "last"), ("RULE-CRASH", "Namespace/")]

@@ -255,8 +255,14 @@ def test_an_ingress_port_name_is_checked(tmp_path: Path) -> None:
     assert any("backend port name 'https' names no port of Service web" in g for g in got), got
 
 
+WEBHOOK_ES = (
+    "apiVersion: argoproj.io/v1alpha1\nkind: EventSource\nmetadata: {name: es, namespace: ci}\n"
+    "spec: {webhook: {ev: {port: '12000', endpoint: /push, method: POST}}}\n---\n"
+)
+
+
 def test_a_pull_request_sensor_is_not_checked_against_a_push(tmp_path: Path) -> None:
-    sensor = (
+    sensor = WEBHOOK_ES + (
         "apiVersion: argoproj.io/v1alpha1\nkind: Sensor\nmetadata: {name: pr, namespace: ci}\nspec:\n"
         "  dependencies:\n  - name: d\n    eventSourceName: es\n    eventName: ev\n"
         "    filters: {data: [{path: header.X-Github-Event, type: string, value: [pull_request]}]}\n"
@@ -436,3 +442,71 @@ def test_rbac_outside_the_folder_is_a_note_and_a_chart_without_helm_is_a_note(
     rules = {n.rule for n in notes}
     assert {"NOT-IN-FOLDER", "HELM-CHART"} <= rules
     assert any("ServiceAccount the namespace it is applied to/operate-workflow-sa" in n.message for n in notes)
+
+
+def _provider_folder(tmp_path: Path, source: str, template: str, events: str = "") -> list[str]:
+    """An EventSource of type ``source`` and a Sensor whose parameter reads ``template``."""
+    spec = {
+        "webhook": "{port: '12000', endpoint: /push, method: POST}",
+        "github": "{webhook: {endpoint: /push, port: '12000', method: POST}" + (f", events: [{events}]" if events else "") + "}",
+        "gitlab": "{webhook: {endpoint: /push, port: '12000', method: POST}" + (f", events: [{events}]" if events else "") + "}",
+        "bitbucket": "{webhook: {endpoint: /push, port: '12000', method: POST}" + (f", events: ['{events}']" if events else "") + "}",
+    }[source]
+    text = (
+        f"apiVersion: argoproj.io/v1alpha1\nkind: EventSource\nmetadata: {{name: es, namespace: ci}}\n"
+        f"spec: {{{source}: {{ev: {spec}}}}}\n---\n"
+        "apiVersion: argoproj.io/v1alpha1\nkind: Sensor\nmetadata: {name: s, namespace: ci}\nspec:\n"
+        "  dependencies:\n  - {name: d, eventSourceName: es, eventName: ev}\n"
+        "  triggers:\n  - template:\n      name: t\n      k8s:\n        operation: create\n"
+        "        source: {resource: {apiVersion: v1, kind: ConfigMap, metadata: {generateName: x-}}}\n"
+        f"        parameters:\n        - src: {{dependencyName: d, dataTemplate: '{template}'}}\n"
+        "          dest: data.sha\n"
+    )
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    return [g for g in _folder(tmp_path, text) if g.startswith("SENSOR-PAYLOAD-PATH")]
+
+
+@pytest.mark.parametrize(
+    ("source", "template", "fails"),
+    [
+        # argo-events event-data.go: WebhookEventData json:"header"; GithubEventData json:"headers"
+        ("webhook", "{{ index .Input.header \"X-Github-Event\" 0 }}", False),
+        ("webhook", "{{ index .Input.headers \"X-Github-Event\" 0 }}", True),
+        ("github", "{{ index .Input.headers \"X-Github-Event\" 0 }}", False),
+        ("github", "{{ index .Input.header \"X-Github-Event\" 0 }}", True),
+        ("github", "{{ .Input.body.after }}", False),
+        ("gitlab", "{{ .Input.body.checkout_sha }}", False),
+        ("gitlab", "{{ index .Input.headers \"X-Gitlab-Event\" 0 }}", False),
+        ("gitlab", "{{ .Input.body.head_commit.id }}", True),
+        ("bitbucket", "{{ (index .Input.body.push.changes 0).new.target.hash }}", False),
+        ("bitbucket", "{{ .Input.body.after }}", True),
+    ],
+)
+def test_a_parameter_is_tested_on_the_delivery_its_eventsource_wraps(
+    tmp_path: Path, source: str, template: str, fails: bool
+) -> None:
+    hits = _provider_folder(tmp_path, source, template)
+    assert bool(hits) == fails, hits
+    if hits:
+        assert f"a {'github' if source == 'webhook' else source} push" in hits[0]
+
+
+def test_an_eventsource_that_subscribes_to_no_push_is_not_tested_on_a_push(tmp_path: Path) -> None:
+    assert not _provider_folder(tmp_path / "a", "github", "{{ .Input.body.pull_request.number }}", "pull_request")
+    assert _provider_folder(tmp_path / "b", "github", "{{ .Input.body.pull_request.number }}", "push")
+    assert not _provider_folder(tmp_path / "c", "gitlab", "{{ .Input.body.object_attributes.iid }}", "MergeRequestsEvents")
+    assert not _provider_folder(tmp_path / "d", "bitbucket", "{{ .Input.body.pullrequest.id }}", "pullrequest:created")
+
+
+def test_an_eventsource_outside_the_folder_is_a_note_not_a_guess(tmp_path: Path) -> None:
+    text = (
+        "apiVersion: argoproj.io/v1alpha1\nkind: Sensor\nmetadata: {name: s, namespace: ci}\nspec:\n"
+        "  dependencies:\n  - {name: d, eventSourceName: elsewhere, eventName: ev}\n"
+        "  triggers:\n  - template:\n      name: t\n      k8s:\n        operation: create\n"
+        "        source: {resource: {apiVersion: v1, kind: ConfigMap, metadata: {generateName: x-}}}\n"
+        "        parameters:\n        - src: {dependencyName: d, dataTemplate: '{{ .Input.body.nope.x }}'}\n"
+        "          dest: data.sha\n"
+    )
+    got = _folder(tmp_path, text)
+    assert not [g for g in got if g.startswith("SENSOR-PAYLOAD-PATH")]
+    assert any(g.startswith("NOT-IN-FOLDER") and "EventSource/ci/elsewhere" in g for g in got), got

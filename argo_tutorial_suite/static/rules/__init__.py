@@ -1,5 +1,5 @@
 """Importing this package registers every rule with the engine."""
 
-from argo_tutorial_suite.static.rules import ci, code, generic, gitops, install, refs
+from argo_tutorial_suite.static.rules import ci, code, generic, gitops, install, refs, tokens
 
-__all__ = ["ci", "code", "generic", "gitops", "install", "refs"]
+__all__ = ["ci", "code", "generic", "gitops", "install", "refs", "tokens"]

@@ -12,8 +12,9 @@ from argo_tutorial_suite.objects import Obj, dig, find, name, namespace, of_kind
 from argo_tutorial_suite.static.engine import Bundle, rule
 from argo_tutorial_suite.static.findings import Finding
 from argo_tutorial_suite.static.rules.workflows import sensor_templates, sensor_workflows, workflow_containers
-from argo_tutorial_suite.tutorial.gotemplate import TemplateError, render
-from argo_tutorial_suite.tutorial.payloads import event_data, github_push
+from argo_tutorial_suite.tutorial.gotemplate import TemplateError, Unsupported, render
+from argo_tutorial_suite.static.rules.refs import note
+from argo_tutorial_suite.tutorial.payloads import HEADER_KEY, PUSH_OF, event_data, push_of
 
 # Argo CD >= 2.10.0 (and 2.9.4, 2.8.8, 2.7.16) answer 415 to non-JSON Content-Type on /api/
 # (argoproj/argo-cd PR #16860, server/server.go enforceContentTypes).
@@ -58,56 +59,98 @@ def sensor_dependencies(b: Bundle) -> Iterator[Finding]:
                 )
 
 
-def accepted_github_events(sensor: Obj) -> set[str] | None:
-    """The GitHub event types the Sensor's dependencies let through (``filters.data`` on the
-    ``X-Github-Event`` header), or None when nothing filters on it."""
-    out: set[str] = set()
-    found = False
-    for d in dig(sensor, "spec", "dependencies", default=[]) or []:
-        for f in dig(d, "filters", "data", default=[]) or []:
-            if str(f.get("path", "")).lower() == "header.x-github-event":
-                found = True
-                out |= {str(v).strip("\"'[] ") for v in f.get("value") or []}
-    return out if found else None
+# The header a provider names its event type with, and the value of a push (GitHub, GitLab, Bitbucket Cloud docs)
+EVENT_HEADER = {"github": ("x-github-event", "push"), "gitlab": ("x-gitlab-event", "Push Hook"),
+                "bitbucket": ("x-event-key", "repo:push")}  # fmt: skip
+# The push among the events a provider's EventSource subscribes to (``spec.<type>.<name>.events``)
+PUSH_EVENT = {"github": {"push", "*"}, "gitlab": {"PushEvents"}, "bitbucket": {"repo:push"}}
 
 
-def payload_hint(template: str) -> str:
-    """How to read a GitHub push, worded for what the template reads."""
-    hint = "read fields a GitHub push has (body.after, body.head_commit.id) and give the parameter a value: fallback"
-    if ".changes" in template:
+def source_type(b: Bundle, sensor: Obj, dep: Obj) -> tuple[str | None, Obj | None]:
+    """The type of the EventSource a dependency names (``spec.<type>.<eventName>``), and that EventSource; (None,
+    None) when the folder does not hold it."""
+    ns = namespace(sensor)
+    for es in of_kind(b.objects, "EventSource"):
+        if name(es) == dep.get("eventSourceName") and namespace(es) == ns:
+            spec = es.get("spec") if isinstance(es.get("spec"), dict) else {}
+            for t, events in spec.items():
+                if isinstance(events, dict) and dep.get("eventName") in events:
+                    return str(t), es
+            return None, es
+    return None, None
+
+
+def lets_push_through(dep: Obj, provider: str, source: Obj | None, kind_: str) -> bool:
+    """Whether a push reaches the trigger: the EventSource subscribes to it and the dependency's data filters on
+    the event header (``header.`` for a webhook, ``headers.`` for a provider's EventSource) let it through."""
+    header, push = EVENT_HEADER[provider]
+    if source is not None and kind_ in PUSH_EVENT:
+        config = dig(source, "spec", kind_, str(dep.get("eventName")), default={}) or {}
+        events = config.get("events") if isinstance(config, dict) else None
+        if isinstance(events, list) and not PUSH_EVENT[kind_] & {str(e) for e in events}:
+            return False
+    for f in dig(dep, "filters", "data", default=[]) or []:
+        path = str(f.get("path", "")).lower() if isinstance(f, dict) else ""
+        if path.split(".", 1)[-1] == header and path.split(".", 1)[0] in ("header", "headers"):
+            values = {str(v).strip("\"'[] ") for v in f.get("value") or []}
+            if push not in values:
+                return False
+    return True
+
+
+def payload_hint(template: str, provider: str, key: str) -> str:
+    """How to read a push of this provider, worded for what the template reads."""
+    fields = {"github": "body.after, body.head_commit.id", "gitlab": "body.checkout_sha, body.after",
+              "bitbucket": "body.push.changes[0].new.target.hash"}[provider]  # fmt: skip
+    hint = f"read fields a {provider} push has ({fields}) and give the parameter a value: fallback"
+    if ".changes" in template and provider != "bitbucket":
         hint += "; push.changes[].new.target.hash is a Bitbucket payload path"
+    if (".header." in template and key == "headers") or (".headers." in template and key == "header"):
+        hint += f"; this EventSource puts the request's headers under .Input.{key}"
     return hint
 
 
-@rule("SENSOR-PAYLOAD-PATH", "SENSOR-PAYLOAD-QUOTES")
+@rule("SENSOR-PAYLOAD-PATH", "SENSOR-PAYLOAD-QUOTES", "NOT-IN-FOLDER")
 def sensor_payload_paths(b: Bundle) -> Iterator[Finding]:
-    """Each trigger parameter resolves with the payload of the provider the tutorial registers (GitHub push).
+    """Each trigger parameter resolves with the push its dependency's EventSource delivers, wrapped as that
+    EventSource type wraps it (argo-events event-data.go: a webhook's headers under ``header``, a github, gitlab
+    or bitbucket EventSource's under ``headers``).
 
     argo-events v1.7.5 ``sensors/triggers/params.go``: a template error falls back to dataKey, then value;
     with neither the trigger fails ("unable to resolve ... parameter value") and no Workflow is created.
     """
-    headers, body = github_push("0123456789abcdef0123456789abcdef01234567")
-    data = {"Input": event_data(headers, body)}
+    sha = "0123456789abcdef0123456789abcdef01234567"
     for s in of_kind(b.objects, "Sensor"):
-        events = accepted_github_events(s)
-        if events is not None and "push" not in events:
-            continue  # its filters let no push through: a push payload is not what it receives
+        deps = {str(d.get("name")): d for d in dig(s, "spec", "dependencies", default=[]) or [] if isinstance(d, dict)}
         for t in dig(s, "spec", "triggers", default=[]) or []:
             for p in dig(t, "template", "k8s", "parameters", default=[]) or []:
                 tpl = dig(p, "src", "dataTemplate")
-                if not tpl:
+                dep = deps.get(str(dig(p, "src", "dependencyName")))
+                if not tpl or dep is None:
                     continue
+                kind_, source = source_type(b, s, dep)
+                if kind_ is None:
+                    if source is None and b.root is not None:
+                        yield note(s, f"EventSource/{namespace(s)}/{dep.get('eventSourceName')}", b.file_of(s))
+                    continue
+                provider = PUSH_OF.get(kind_)
+                if provider is None or not lets_push_through(dep, provider, source, kind_):
+                    continue  # not a push-delivering EventSource, or no push gets through: nothing to test
+                data = {"Input": event_data(*push_of(provider, sha), kind_)}
                 try:
                     out = render(str(tpl), data)
                     problem = "" if out and "<no value>" not in out else f"evaluates to {out!r}"
+                except Unsupported:
+                    continue  # a construct the suite does not model: no verdict rather than a guess
                 except TemplateError as e:
                     problem = str(e)
+                delivered = f"a {provider} push" + (" to a webhook EventSource" if kind_ == "webhook" else f" from a {kind_} EventSource")
                 if problem and not (dig(p, "src", "value") or dig(p, "src", "dataKey")):
                     yield Finding(
                         "SENSOR-PAYLOAD-PATH",
                         ref(s),
-                        f"parameter for {p.get('dest')} fails on a GitHub push payload ({problem}) and has no value fallback: no Workflow is created",
-                        payload_hint(str(tpl)),
+                        f"parameter for {p.get('dest')} fails on {delivered} ({problem}) and has no value fallback: no Workflow is created",
+                        payload_hint(str(tpl), provider, HEADER_KEY[kind_]),
                         b.file_of(s),
                     )
                 elif not problem and out.startswith('"'):
