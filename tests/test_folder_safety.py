@@ -163,6 +163,7 @@ def test_a_small_alias_use_is_read_as_written(tmp_path: Path) -> None:
         "a: |\n  ---\n  x\n---\nb: 2\n",
         "%YAML 1.1\n---\na: 1\n",
         "---  \na: 1\n--- # c\nb: 2\n",
+        "--- {a: 1}\n--- [b]\n",
     ],
 )
 def test_document_lines_agree_with_libyaml(text: str) -> None:

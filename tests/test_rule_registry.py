@@ -233,7 +233,13 @@ def catalog_rules() -> dict[str, set[str]]:
 
 
 # rule IDs whose cases need more than a folder: each has its own test below
-SPECIAL = {"HELM-CHART", "HELM-TEMPLATE", "RULE-CRASH", "FILE-UNREADABLE", "SECRET-VALUE"}  # + test_secret_values  # FILE-UNREADABLE: test_folder_safety
+SPECIAL = {
+    "HELM-CHART",
+    "HELM-TEMPLATE",
+    "RULE-CRASH",
+    "FILE-UNREADABLE",
+    "SECRET-VALUE",
+}  # + test_secret_values  # FILE-UNREADABLE: test_folder_safety
 
 
 def test_every_registered_rule_id_has_both_cases() -> None:
@@ -334,4 +340,8 @@ def test_a_rule_crashing_on_one_object_still_checks_the_others(tmp_path: Path, m
     monkeypatch.setattr(engine, "RULES", [picky])
     files = {"a.yaml": NS.replace("demo", "first") + "---\nkind: Namespace\n---\n" + NS.replace("demo", "last")}
     found = run(directory_bundle(_folder(tmp_path, files), Pins.load("current"), None))
-    assert sorted((f.rule, f.obj) for f in found) == [("PICKY", "first"), ("PICKY", "last"), ("RULE-CRASH", "Namespace/")]
+    assert sorted((f.rule, f.obj) for f in found) == [
+        ("PICKY", "first"),
+        ("PICKY", "last"),
+        ("RULE-CRASH", "Namespace/"),
+    ]

@@ -56,7 +56,9 @@ def test_registry_credentials_in_a_docker_config() -> None:
 
 def _check(tmp_path: Path, text: str) -> list[str]:
     (tmp_path / "m.yaml").write_text(text)
-    return [f"{f.rule} {f.obj} {f.message} {f.hint}" for f in run(directory_bundle(tmp_path, Pins.load("current"), None))]
+    return [
+        f"{f.rule} {f.obj} {f.message} {f.hint}" for f in run(directory_bundle(tmp_path, Pins.load("current"), None))
+    ]
 
 
 def test_a_token_under_any_name_in_any_object_is_found_and_never_printed(tmp_path: Path) -> None:

@@ -448,9 +448,15 @@ def _provider_folder(tmp_path: Path, source: str, template: str, events: str = "
     """An EventSource of type ``source`` and a Sensor whose parameter reads ``template``."""
     spec = {
         "webhook": "{port: '12000', endpoint: /push, method: POST}",
-        "github": "{webhook: {endpoint: /push, port: '12000', method: POST}" + (f", events: [{events}]" if events else "") + "}",
-        "gitlab": "{webhook: {endpoint: /push, port: '12000', method: POST}" + (f", events: [{events}]" if events else "") + "}",
-        "bitbucket": "{webhook: {endpoint: /push, port: '12000', method: POST}" + (f", events: ['{events}']" if events else "") + "}",
+        "github": "{webhook: {endpoint: /push, port: '12000', method: POST}"
+        + (f", events: [{events}]" if events else "")
+        + "}",
+        "gitlab": "{webhook: {endpoint: /push, port: '12000', method: POST}"
+        + (f", events: [{events}]" if events else "")
+        + "}",
+        "bitbucket": "{webhook: {endpoint: /push, port: '12000', method: POST}"
+        + (f", events: ['{events}']" if events else "")
+        + "}",
     }[source]
     text = (
         f"apiVersion: argoproj.io/v1alpha1\nkind: EventSource\nmetadata: {{name: es, namespace: ci}}\n"
@@ -470,13 +476,13 @@ def _provider_folder(tmp_path: Path, source: str, template: str, events: str = "
     ("source", "template", "fails"),
     [
         # argo-events event-data.go: WebhookEventData json:"header"; GithubEventData json:"headers"
-        ("webhook", "{{ index .Input.header \"X-Github-Event\" 0 }}", False),
-        ("webhook", "{{ index .Input.headers \"X-Github-Event\" 0 }}", True),
-        ("github", "{{ index .Input.headers \"X-Github-Event\" 0 }}", False),
-        ("github", "{{ index .Input.header \"X-Github-Event\" 0 }}", True),
+        ("webhook", '{{ index .Input.header "X-Github-Event" 0 }}', False),
+        ("webhook", '{{ index .Input.headers "X-Github-Event" 0 }}', True),
+        ("github", '{{ index .Input.headers "X-Github-Event" 0 }}', False),
+        ("github", '{{ index .Input.header "X-Github-Event" 0 }}', True),
         ("github", "{{ .Input.body.after }}", False),
         ("gitlab", "{{ .Input.body.checkout_sha }}", False),
-        ("gitlab", "{{ index .Input.headers \"X-Gitlab-Event\" 0 }}", False),
+        ("gitlab", '{{ index .Input.headers "X-Gitlab-Event" 0 }}', False),
         ("gitlab", "{{ .Input.body.head_commit.id }}", True),
         ("bitbucket", "{{ (index .Input.body.push.changes 0).new.target.hash }}", False),
         ("bitbucket", "{{ .Input.body.after }}", True),
@@ -494,7 +500,9 @@ def test_a_parameter_is_tested_on_the_delivery_its_eventsource_wraps(
 def test_an_eventsource_that_subscribes_to_no_push_is_not_tested_on_a_push(tmp_path: Path) -> None:
     assert not _provider_folder(tmp_path / "a", "github", "{{ .Input.body.pull_request.number }}", "pull_request")
     assert _provider_folder(tmp_path / "b", "github", "{{ .Input.body.pull_request.number }}", "push")
-    assert not _provider_folder(tmp_path / "c", "gitlab", "{{ .Input.body.object_attributes.iid }}", "MergeRequestsEvents")
+    assert not _provider_folder(
+        tmp_path / "c", "gitlab", "{{ .Input.body.object_attributes.iid }}", "MergeRequestsEvents"
+    )
     assert not _provider_folder(tmp_path / "d", "bitbucket", "{{ .Input.body.pullrequest.id }}", "pullrequest:created")
 
 

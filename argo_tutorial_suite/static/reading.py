@@ -158,36 +158,48 @@ DEEP_INDENT = re.compile(rb"^[ \t]{200}", re.M)
 ALIAS = re.compile(rb"(?:^|[\s\[{,:-])\*[^\s,\[\]{}]")
 
 
+class _Lines:
+    """Line numbers of increasing offsets, counted once (a file is scanned one time, not once per document)."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw, self.pos, self.line = raw, 0, 1
+
+    def at(self, offset: int) -> int:
+        if offset < self.pos:
+            self.pos, self.line = 0, 1
+        self.line += self.raw.count(b"\n", self.pos, offset)
+        self.pos = offset
+        return self.line
+
+
 def document_lines(raw: bytes) -> list[int]:
     """The 1-based line each document libyaml would yield starts on: its first content line (content before the
     first marker is a document only when it holds something; each ``---`` starts one, ``...`` ends one)."""
+    lines = _Lines(raw)
     marks = list(DOC_MARKER.finditer(raw))
     starts: list[int] = []
     pending = True  # a document may start without a marker
     pos = 0
     for i, m in enumerate(marks):
         if pending and (c := CONTENT_LINE.search(raw, pos, m.start())):
-            starts.append(_line_of(raw, c))
+            starts.append(lines.at(c.start()))
         if m.group(1) == b"---":
             end = marks[i + 1].start() if i + 1 < len(marks) else len(raw)
-            rest = raw[m.end() : raw.find(b"\n", m.end()) if b"\n" in raw[m.end() : end] else end]
-            content = (
-                CONTENT_LINE.search(raw, m.end(), end)
-                if not rest.strip(b" \t\r") or rest.lstrip().startswith(b"#")
-                else None
-            )
-            starts.append(_line_of(raw, content) if content else raw.count(b"\n", 0, m.start()) + 2)
+            eol = raw.find(b"\n", m.end(), end)
+            rest = raw[m.end() : eol if eol >= 0 else end]
+            bare = not rest.strip(b" \t\r") or rest.lstrip().startswith(b"#")
+            content = CONTENT_LINE.search(raw, m.end(), end) if bare else None
+            if not bare:  # "--- {a: 1}": the document starts on the marker's line
+                starts.append(lines.at(m.start()))
+            else:
+                starts.append(lines.at(content.start()) if content else lines.at(m.start()) + 1)
             pending = False
         else:
             pending = True
         pos = m.end()
     if pending and (c := CONTENT_LINE.search(raw, pos)):
-        starts.append(_line_of(raw, c))
+        starts.append(lines.at(c.start()))
     return starts
-
-
-def _line_of(raw: bytes, m: re.Match[bytes] | None) -> int:
-    return raw.count(b"\n", 0, m.start()) + 1 if m else 1
 
 
 def flow_depth_bound(raw: bytes) -> int:

@@ -11,9 +11,9 @@ from urllib.parse import urlparse
 from argo_tutorial_suite.objects import Obj, dig, find, name, namespace, of_kind, ref
 from argo_tutorial_suite.static.engine import Bundle, rule
 from argo_tutorial_suite.static.findings import Finding
+from argo_tutorial_suite.static.rules.refs import note
 from argo_tutorial_suite.static.rules.workflows import sensor_templates, sensor_workflows, workflow_containers
 from argo_tutorial_suite.tutorial.gotemplate import TemplateError, Unsupported, render
-from argo_tutorial_suite.static.rules.refs import note
 from argo_tutorial_suite.tutorial.payloads import HEADER_KEY, PUSH_OF, event_data, push_of
 
 # Argo CD >= 2.10.0 (and 2.9.4, 2.8.8, 2.7.16) answer 415 to non-JSON Content-Type on /api/
@@ -144,7 +144,9 @@ def sensor_payload_paths(b: Bundle) -> Iterator[Finding]:
                     continue  # a construct the suite does not model: no verdict rather than a guess
                 except TemplateError as e:
                     problem = str(e)
-                delivered = f"a {provider} push" + (" to a webhook EventSource" if kind_ == "webhook" else f" from a {kind_} EventSource")
+                delivered = f"a {provider} push" + (
+                    " to a webhook EventSource" if kind_ == "webhook" else f" from a {kind_} EventSource"
+                )
                 if problem and not (dig(p, "src", "value") or dig(p, "src", "dataKey")):
                     yield Finding(
                         "SENSOR-PAYLOAD-PATH",
