@@ -55,14 +55,15 @@ def check_folders(
 ) -> list[FolderResult]:
     from argo_tutorial_suite.static.engine import directory_bundle, run
     from argo_tutorial_suite.static.report import for_a_folder, split_notes
-    from argo_tutorial_suite.static.schemas import load_stack_crds
+    from argo_tutorial_suite.static.schemas import CrdSchema, load_stack_crds
     from argo_tutorial_suite.tutorial import catalog
     from argo_tutorial_suite.tutorial.profiles import Pins
     from argo_tutorial_suite.upstream import Upstream
 
     pins = Pins.load(pins_name)
     expected = catalog.expected_findings(pins.name)
-    crds, unchecked = ({}, ["custom resources (argoproj.io, cert-manager.io): no CRDs without --upstream-dir"])
+    crds: dict[tuple[str, str], CrdSchema] = {}
+    unchecked = ["custom resources (argoproj.io, cert-manager.io): no CRDs without --upstream-dir"]
     if upstream_dir is not None and upstream_dir.is_dir():
         crds, missing = load_stack_crds(Upstream(upstream_dir), pins)
         unchecked = [f"CRD not read: {m}" for m in missing]

@@ -72,7 +72,7 @@ def as_json(results: list[FolderResult]) -> str:
                     "findings": [_finding_json(f) for f in r.findings],
                     "notes": [_finding_json(n) for n in r.notes],
                     "unchecked": r.unchecked,
-                }  # fmt: skip
+                }
                 for r in results
             ],
             indent=1,

@@ -72,8 +72,8 @@ def source_type(b: Bundle, sensor: Obj, dep: Obj) -> tuple[str | None, Obj | Non
     ns = namespace(sensor)
     for es in of_kind(b.objects, "EventSource"):
         if name(es) == dep.get("eventSourceName") and namespace(es) == ns:
-            spec = es.get("spec") if isinstance(es.get("spec"), dict) else {}
-            for t, events in spec.items():
+            spec = es.get("spec")
+            for t, events in (spec if isinstance(spec, dict) else {}).items():
                 if isinstance(events, dict) and dep.get("eventName") in events:
                     return str(t), es
             return None, es
