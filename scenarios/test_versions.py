@@ -14,34 +14,68 @@ import httpx
 import pytest
 
 from argo_tutorial_suite.redact import REDACTOR
-from argo_tutorial_suite.tutorial import drift
+from argo_tutorial_suite.tutorial import drift, lifecycle
 from argo_tutorial_suite.tutorial.profiles import Pins, Profile
 from argo_tutorial_suite.verdicts.steps import Steps
 
 pytestmark = [pytest.mark.static, pytest.mark.profiles]
 
 
-def test_floating_refs_resolve_as_pinned(pytestconfig: pytest.Config, static_steps: Steps) -> None:
-    plan = Profile.load("as-written", "current").install_plan()
-    assert drift.floating_refs(plan), "the tutorial's install script has no floating reference any more"
+RETIRED_DEFECT = "D37"  # the catalog's entry for a component retired upstream (ingress-nginx)
+
+
+class UpstreamProblem(AssertionError):
+    def __init__(self, message: str, evidence: dict[str, str]) -> None:
+        super().__init__(message)
+        self.evidence = evidence
+
+
+def client_for(pytestconfig: pytest.Config) -> httpx.Client | None:
+    """The GitHub API client of the nightly drift job (``--resolve-floating``), else None (offline)."""
+    if not pytestconfig.getoption("resolve_floating"):
+        return None
     token = os.environ.get("GITHUB_TOKEN")
     if token:
         REDACTOR.register(token)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    client = (
-        httpx.Client(timeout=20, follow_redirects=True, headers=headers)
-        if pytestconfig.getoption("resolve_floating")
-        else None
-    )
+    return httpx.Client(timeout=20, follow_redirects=True, headers=headers)
+
+
+def test_floating_refs_resolve_as_pinned(pytestconfig: pytest.Config, static_steps: Steps) -> None:
+    plan = Profile.load("as-written", "current").install_plan()
+    assert drift.floating_refs(plan), "the tutorial's install script has no floating reference any more"
+    client = client_for(pytestconfig)
+    drifted: list[str] = []
     try:
         floating = drift.resolve(plan, Pins.load("current"), client)
     finally:
         if client is not None:
             client.close()
+    components = sorted({c.component for c in plan.commands() if c.component})
+    today = lifecycle.today_utc()
+    client = client_for(pytestconfig)
+    try:
+        statuses = lifecycle.status(components, client) if client else lifecycle.offline(components, today)
+    finally:
+        if client is not None:
+            client.close()
     dest = Path(pytestconfig.getoption("artifacts"))
     dest.mkdir(parents=True, exist_ok=True)
-    (dest / "drift.md").write_text(drift.markdown(floating))
-    drifted = []
+    (dest / "drift.md").write_text(drift.markdown(floating) + "\n" + lifecycle.markdown(statuses, today))
+    for s in statuses:
+        name = f"{s.component} is maintained upstream"
+        if s.error and not lifecycle.retirement(s.component, today):
+            static_steps.not_verified(name, "upstream status", s.line(today))
+            continue
+        retired = lifecycle.retirement(s.component, today)
+        with static_steps.step(name, "upstream status", defect=RETIRED_DEFECT if retired else None):
+            problems = s.findings(today)
+            if problems and not retired:
+                drifted.append("; ".join(problems))
+            if problems:  # a recorded retirement is the tutorial's known defect; anything else fails the night
+                raise UpstreamProblem(
+                    "; ".join(problems), {"upstream status": s.line(today) + "; " + "; ".join(problems)}
+                )
     for f in floating:
         name = f"{f.component}@{f.ref} resolves to the pinned {f.pinned}"
         if f.today is None:

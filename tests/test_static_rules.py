@@ -92,9 +92,10 @@ def test_argocd_content_type(v: str, want: bool) -> None:
     assert argocd_enforces_json(v) is want
 
 
-def test_catalog_covers_d1_to_d36() -> None:
+def test_catalog_covers_d1_to_d37() -> None:
     ids = set(catalog.load())
-    assert ids == {f"D{i}" for i in range(1, 37)}
+    assert ids == {f"D{i}" for i in range(1, 38)}
+    assert {d.id for d in catalog.load().values() if d.detect == "drift"} == {"D37"}
     assert {d.id for d in catalog.load().values() if d.detect == "cluster"} == {"D9", "D31", "D34"}
     assert catalog.expected_findings("current") - catalog.expected_findings("tutorial-2023") == {
         ("D2", "INSTALL-CRD-ANNOTATION-SIZE", "install:Install start argo-cd#1"),

@@ -51,7 +51,7 @@ def record_profile(steps: Steps, findings: list[Finding], expected: set[tuple[st
         steps.record("no finding", "static", PASSED, "every rule passed")
 
 
-SEVERITY_CLASSES = ("blocks", "silently wrong", "hidden assumption", "unverified risk", "cosmetic")
+SEVERITY_CLASSES = ("blocks", "security", "silently wrong", "hidden assumption", "unverified risk", "cosmetic")
 
 
 def severity_class(severity: str) -> str:
