@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from xml.sax.saxutils import quoteattr
 
 from argo_tutorial_suite.static.findings import Finding
 
@@ -110,6 +109,8 @@ def sarif(results: list[FolderResult], descriptions: dict[str, str]) -> str:
 
 def junit(results: list[FolderResult]) -> str:
     """A testsuite per folder, a failing testcase per finding, a passing one for a clean folder."""
+    from xml.sax.saxutils import quoteattr
+
     lines = ['<?xml version="1.0" encoding="utf-8"?>', "<testsuites>"]
     for r in results:
         failures = len(r.findings) + (1 if r.error else 0)

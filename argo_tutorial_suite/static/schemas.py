@@ -3,13 +3,14 @@ version) and custom resources (the CRDs' ``openAPIV3Schema`` from the pinned ins
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any
-
-import kubernetes_validate.utils as kv_utils
 
 from argo_tutorial_suite.objects import Obj, kind, ref
 from argo_tutorial_suite.static.validator import Check, Compiler, check
@@ -100,21 +101,43 @@ REMOVED_APIS: dict[tuple[str, str], tuple[str, str]] = {
 
 
 @cache
+def _schema_root() -> Path:
+    """kubernetes-validate's schema folder, found without importing the package (it imports jsonschema, a third
+    of a small check's start-up)."""
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(
+            "kubernetes-validate is not installed (pip install kubernetes-validate): it holds the schemas"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
+
+
+@cache
+def _versions() -> list[tuple[int, ...]]:
+    found = (re.match(r"^v(\d+)\.(\d+)\.(\d+)-local-strict$", p.name) for p in _schema_root().iterdir())
+    return sorted(tuple(int(x) for x in m.groups()) for m in found if m)
+
+
+@cache
 def _schema_dir(version: str) -> str:
-    """kubernetes-validate's strict schema folder for ``version``: the newest it ships not newer than it
-    (its ``validate()`` picks the same one)."""
-    want = kv_utils.major_minor(version.lstrip("v"))
-    if want > kv_utils.latest_version():
-        raise kv_utils.VersionNotSupportedError(version=want)
-    found = [v for v in kv_utils.all_versions() if kv_utils.major_minor(v) <= want][-1]
-    return f"v{found}-local-strict"
+    """kubernetes-validate's strict schema folder for ``version``: the newest it ships not newer than it (its
+    ``validate()`` picks the same one)."""
+    want = tuple(int(x) for x in version.lstrip("v").split(".")[:2])
+    found = [v for v in _versions() if v[:2] <= want]
+    if not found or want > _versions()[-1][:2]:
+        newest = ".".join(map(str, _versions()[-1][:2])) if _versions() else "none"
+        raise ValueError(f"no Kubernetes {version} schemas in kubernetes-validate (newest: {newest}): upgrade it")
+    return "v{}.{}.{}-local-strict".format(*found[-1])
+
+
+def _schema_file(folder: str, name: str) -> Any:
+    return json.loads((_schema_root() / folder / name).read_bytes())
 
 
 @cache
 def _definitions(version: str) -> dict[str, Any]:
     """The version's shared definitions (``$defs`` of ``_definitions.json``), read once."""
-    folder = _schema_dir(version)
-    defs = kv_utils.schema_contents(f"kubernetes-json-schema/{folder}/_definitions.json", version)
+    defs = _schema_file(_schema_dir(version), "_definitions.json")
     out: dict[str, Any] = defs.get("$defs") or defs.get("definitions") or {}
     return out
 
@@ -131,7 +154,7 @@ def builtin_checker(version: str, api_version: str, kind_: str) -> Check | None:
     folder = _schema_dir(version)
     api = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     try:
-        schema = kv_utils.schema_contents(f"kubernetes-json-schema/{folder}/{kind_.lower()}-{api}.json", version)
+        schema = _schema_file(folder, f"{kind_.lower()}-{api}.json")
     except FileNotFoundError:
         return None
     return _builtin_compiler(version).compile(schema)
