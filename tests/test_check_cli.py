@@ -102,3 +102,32 @@ def test_the_console_script_runs_as_a_process(folders: tuple[Path, Path]) -> Non
     cp = subprocess.run([sys.executable, "-m", "argo_tutorial_suite.static.cli", str(folders[0])],
                         capture_output=True, text=True, timeout=60)  # fmt: skip
     assert cp.returncode == 0 and cp.stderr == "", cp.stderr
+
+
+def test_a_crd_in_the_folder_checks_its_custom_resources_strictly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A structural schema prunes what it does not specify; strict field validation reports it as unknown."""
+    crd = (
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\n"
+        "spec:\n  group: example.com\n  scope: Namespaced\n  names: {kind: Widget, plural: widgets}\n  versions:\n"
+        "  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n"
+        "        properties:\n          spec:\n            type: object\n            properties:\n"
+        "              replicas: {type: integer}\n              extra: {type: object, x-kubernetes-preserve-unknown-fields: true}\n"
+    )
+    (tmp_path / "crd.yaml").write_text(crd)
+    (tmp_path / "w.yaml").write_text(
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: default}\n"
+        "spec: {replicsa: 2, extra: {anything: goes}}\n"
+    )
+    assert main([str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert 'unknown field "spec.replicsa" (did you mean "replicas"?)' in out and "anything" not in out
+
+
+def test_a_custom_resource_without_its_crd_is_a_note(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "vs.yaml").write_text(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: v, namespace: default}\nspec: {}\n"
+    )
+    assert main([str(tmp_path)]) == 0
+    assert "note: a networking.istio.io VirtualService: its CRD is neither" in capsys.readouterr().out

@@ -125,6 +125,18 @@ CASES: dict[str, tuple[Files, Files]] = {
     "FILE-BINARY": ({"a.yaml": b"\x00\x01binary"}, {"a.yaml": NS}),
     "YAML-MALFORMED": ({"a.yaml": "kind: [\n"}, {"a.yaml": NS}),
     "YAML-NOT-OBJECT": ({"a.yaml": "- just\n- a list\n"}, {"a.yaml": NS}),
+    # a custom resource whose CRD is nowhere: a note; the same with its CRD in the folder: checked, quiet
+    "SCHEMA-NO-CRD": (
+        {"a.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: 1}\n"},
+        {
+            "a.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: 1}\n---\n"
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+            "metadata: {name: widgets.example.com}\nspec:\n  group: example.com\n  scope: Cluster\n"
+            "  names: {kind: Widget, plural: widgets}\n  versions:\n  - name: v1\n    served: true\n"
+            "    storage: true\n    schema: {openAPIV3Schema: {type: object, properties: {spec: {type: object, "
+            "properties: {size: {type: integer}}}}}}\n"
+        },
+    ),
     # an alias bomb (each level repeats the one before nine times): go-yaml refuses it, so does the check
     "INPUT-LIMIT": (
         {

@@ -22,10 +22,14 @@ from argo_tutorial_suite.static.engine import Bundle, rule
 from argo_tutorial_suite.static.findings import Finding
 from argo_tutorial_suite.static.rules.refs import note
 from argo_tutorial_suite.static.rules.workflows import generated_services, sensor_workflows, workflow_containers
-from argo_tutorial_suite.static.schemas import validate
+from argo_tutorial_suite.static.schemas import crd_schemas, validate
 from argo_tutorial_suite.tutorial.stack import NAMESPACES
 
 STACK_GROUPS = ("argoproj.io", "cert-manager.io", "acme.cert-manager.io")
+# AWS Load Balancer Controller: a backend port named ``use-annotation`` takes its action from the Ingress's
+# ``alb.ingress.kubernetes.io/actions.<service name>`` annotation (its documented convention, not a Service port)
+ALB_ACTION = "use-annotation"
+NO_CRD = "SCHEMA-NO-CRD"
 # Namespaces the stack's install creates (the tutorial's script and upstream manifests).
 STACK_NAMESPACES = {"default", "kube-system", *NAMESPACES}
 PUBLIC_ACME = re.compile(r"https://acme(-staging)?(-v02)?\.api\.letsencrypt\.org/")
@@ -33,16 +37,33 @@ RESERVED_TLDS = {"test", "example", "invalid", "localhost", "local", "internal"}
 PLACEHOLDER_LABELS = re.compile(r"(^|\.)(your|example|domain)(\.|$)")
 
 
-@rule("SCHEMA-INVALID", "SCHEMA-UNKNOWN-KIND")
+def builtin_group(group: str) -> bool:
+    """The core group and Kubernetes' own API groups (``apps``, ``*.k8s.io``): a kind the target version does not
+    serve there is a typo or a removed API; elsewhere it is a custom resource whose CRD decides."""
+    return "." not in group or group.endswith(".k8s.io")
+
+
+@rule("SCHEMA-INVALID", "SCHEMA-UNKNOWN-KIND", NO_CRD)
 def schema(b: Bundle) -> Iterator[Finding]:
-    """Each object against the Kubernetes OpenAPI schema of the target version or its CRD schema."""
+    """Each object against the Kubernetes OpenAPI schema of the target version or its CRD schema (the stack's, or
+    one the folder holds); a custom resource whose CRD is in neither is a note, never a failure."""
     if b.pins is None:
         return
+    crds = {**crd_schemas([o for o in b.objects if kind(o) == "CustomResourceDefinition"]), **b.crds}
     for s in b.sources:
         group = str(s.obj.get("apiVersion", "")).rpartition("/")[0]
         if not b.crds and group in STACK_GROUPS:
             continue  # no CRDs loaded (no upstream reference): CRs cannot be checked
-        for err in validate([s.obj], b.pins.kubernetes, b.crds):
+        if group and not builtin_group(group) and (group, kind(s.obj)) not in crds:
+            yield Finding(
+                NO_CRD,
+                ref(s.obj),
+                f"a {group} {kind(s.obj)}: its CRD is neither in this folder nor in the stack, so it is not checked",
+                "install its CRD in the cluster before this is applied (or add the CRD to the folder to check it)",
+                s.file,
+            )
+            continue
+        for err in validate([s.obj], b.pins.kubernetes, crds):
             rid = "SCHEMA-UNKNOWN-KIND" if err.message.startswith("unknown kind") else "SCHEMA-INVALID"
             yield Finding(
                 rid, err.obj, err.message, "compare the field with the API reference of that kind and version", s.file
@@ -117,9 +138,11 @@ def ingress_backends(b: Bundle) -> Iterator[Finding]:
                         "use one of the Service's ports",
                         b.file_of(ing),
                     )
-                elif port_name is not None and port_name not in [
-                    sp.get("name") for sp in dig(svc, "spec", "ports", default=[]) or []
-                ]:
+                elif (
+                    port_name is not None
+                    and port_name != ALB_ACTION
+                    and port_name not in [sp.get("name") for sp in dig(svc, "spec", "ports", default=[]) or []]
+                ):
                     yield Finding(
                         "INGRESS-BACKEND",
                         ref(ing),

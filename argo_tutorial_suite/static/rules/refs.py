@@ -23,7 +23,7 @@ from argo_tutorial_suite.static.rules.workflows import sensor_workflows
 NOT_IN_FOLDER = "NOT-IN-FOLDER"
 PORT_UNDECLARED = "PORT-UNDECLARED"  # a note: Kubernetes routes to a port a container does not declare
 # notes: shown in a report, never a failure (what depends on the cluster or on tools outside the folder)
-NOTE_RULES = frozenset({NOT_IN_FOLDER, PORT_UNDECLARED, "HELM-CHART"})
+NOTE_RULES = frozenset({NOT_IN_FOLDER, PORT_UNDECLARED, "HELM-CHART", "SCHEMA-NO-CRD"})
 WORKLOADS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Rollout", "Job")
 # ClusterRoles every cluster has (kubernetes RBAC "user-facing roles" and the bootstrap policy)
 BUILTIN_CLUSTER_ROLES = frozenset({"cluster-admin", "admin", "edit", "view"})
