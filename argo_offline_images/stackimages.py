@@ -308,6 +308,24 @@ def workflows_manifest(facts: ModuleFacts, root: Path) -> dict[str, str] | None:
     }
 
 
+TRAEFIK_RBAC = "docs/content/reference/dynamic-configuration/kubernetes-ingress-nginx-rbac.yml"
+TRAEFIK_RBAC_URL = "https://raw.githubusercontent.com/traefik/traefik/{version}/" + TRAEFIK_RBAC
+
+
+def traefik_rbac(facts: ModuleFacts, root: Path) -> dict[str, str] | None:
+    """The RBAC of Traefik's Kubernetes Ingress NGINX provider, which its documentation installs from the repository
+    at the release (``kubectl apply -f https://raw.githubusercontent.com/traefik/traefik/<ref>/docs/...``): the same
+    file, from the module this build compiled (v3.6 and later; earlier releases have no such provider)."""
+    src = build.module_dir(facts.module, facts.version, build.FETCH_ENV, root) / TRAEFIK_RBAC
+    if not src.is_file():
+        return None
+    out = root / "install-sources" / f"traefik-{facts.version}-kubernetes-ingress-nginx-rbac.yml"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(src.read_text())
+    return {"url": TRAEFIK_RBAC_URL.format(version=facts.version), "path": str(out),
+            "how": f"{TRAEFIK_RBAC} of {facts.module}@{facts.version}"}  # fmt: skip
+
+
 def build_stack(pins_name: str, refs: list[str], root: Path, recipe_code: str = "") -> dict[str, Any]:
     """Build every reference that has a recipe; write and return the stack manifest."""
     started = time.monotonic()
@@ -342,6 +360,10 @@ def build_stack(pins_name: str, refs: list[str], root: Path, recipe_code: str = 
         if f is not None and module == "github.com/cert-manager/cert-manager" and "controller" in f.main_dirs:
             with progress(f"cert-manager.yaml for {f.version}"):
                 sources.append(cert_manager_manifest(f, root))
+        if f is not None and module.startswith("github.com/traefik/traefik/v3"):
+            made = traefik_rbac(f, root)
+            if made is not None:
+                sources.append(made)
         if f is not None and module.startswith("github.com/argoproj/argo-workflows/"):
             made = workflows_manifest(f, root)
             if made is not None:

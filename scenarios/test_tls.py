@@ -90,7 +90,7 @@ def test_tls(backend: Backend, profile: Profile, steps: Steps, tmp_path: Path) -
     with t.step(
         "cert-manager issues every Certificate (Order and Challenges valid)",
         "TLS",
-        decided_by=(C.CERT_MANAGER, C.INGRESS),
+        decided_by=(C.CERT_MANAGER, *C.INGRESS_CONTROLLERS),
     ) as rec:
 
         def probe() -> Seen:
@@ -132,7 +132,7 @@ def test_tls(backend: Backend, profile: Profile, steps: Steps, tmp_path: Path) -
             f"{names}: each serves its own certificate from {secret}, chained to the ACME root",
             "TLS",
             defect="D14" if len(hosts) > 1 else None,
-            decided_by=(C.INGRESS, C.CERT_MANAGER),
+            decided_by=(*C.INGRESS_CONTROLLERS, C.CERT_MANAGER),
         ):
             for host in hosts:
                 # the controller serves a Secret it was just given after its reload (seen on kind: one host
@@ -141,7 +141,9 @@ def test_tls(backend: Backend, profile: Profile, steps: Steps, tmp_path: Path) -
                        f"{host} serves a certificate chained to the ACME root", "tls-reload")  # fmt: skip
 
     # The webhook host: the ci Issuer and Ingress (its TLS is what GitHub would check, D31).
-    with t.step("the CI webhook Ingress gets its certificate too", "TLS", decided_by=(C.CERT_MANAGER, C.INGRESS)):
+    with t.step(
+        "the CI webhook Ingress gets its certificate too", "TLS", decided_by=(C.CERT_MANAGER, *C.INGRESS_CONTROLLERS)
+    ):
         ci_objs = [o for o in t.render_ci(t.ci_dir) if o["kind"] in ("Namespace", "Issuer", "Ingress")]
         for o in ci_objs:
             t.kube.apply(issuer_for_pebble(o, directory, ca_bundle) if o["kind"] == "Issuer" else o, CI_NS)

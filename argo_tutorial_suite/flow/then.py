@@ -38,7 +38,7 @@ class Then:
         with t.step(
             "the webhook EventSource listens (GET /health through the ingress)",
             "CI: Argo Events",
-            decided_by=(C.EVENTS, C.EVENTBUS, C.INGRESS),
+            decided_by=(C.EVENTS, C.EVENTBUS, *C.INGRESS_CONTROLLERS),
         ):
 
             def bus() -> Seen:
@@ -339,7 +339,10 @@ class Then:
             f"the {label} host serves only {version}",
             "Blue-Green: traffic",
             defect,
-            decided_by=(C.ROLLOUTS, C.INGRESS),  # the Services' selectors, and the controller that routes the host
+            decided_by=(
+                C.ROLLOUTS,
+                *C.INGRESS_CONTROLLERS,
+            ),  # the Services' selectors, and the controller that routes the host
         ) as rec:
 
             def get() -> httpx.Response:

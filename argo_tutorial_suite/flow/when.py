@@ -23,7 +23,9 @@ class When:
         it should start is :meth:`argo_tutorial_suite.flow.then.Then.workflow_started`."""
         t = self.t
         with t.step(
-            f"deliver the {provider} push webhook for {version}", "CI: webhook", decided_by=(C.INGRESS, C.EVENTS)
+            f"deliver the {provider} push webhook for {version}",
+            "CI: webhook",
+            decided_by=(*C.INGRESS_CONTROLLERS, C.EVENTS),
         ) as rec:
             # a failure an earlier delivery left in the Sensor's log is not this one's (seen on kind: D18's
             # failure, logged 0.1 s before the next delivery, was taken for the Bitbucket one's)

@@ -47,7 +47,7 @@ class ExistingCluster:
         for comp in COMPONENT_NS:
             objs, pods = component_objects(self.kube, comp)
             out.append(inventory.component_state(comp, objs, pods))
-        return out
+        return inventory.one_ingress_controller(out)
 
     def admin_secret(self) -> Seen:
         ns, name = inventory.ADMIN_SECRET

@@ -25,6 +25,7 @@ CONTROLLER_IMAGES: dict[str, tuple[str, str]] = {
     "argo-workflows": ("argo", "argoproj/workflow-controller"),
     "argo-events": ("argo-events", "argoproj/argo-events"),
     "ingress-nginx": ("ingress-nginx", "ingress-nginx/controller"),
+    "traefik": ("traefik", "traefik"),  # ingress-nginx's successor (D37): either one serves the tutorial's Ingresses
     "cert-manager": ("cert-manager", "jetstack/cert-manager-controller"),
 }
 UIS: dict[str, tuple[str, str, int]] = {
@@ -59,6 +60,18 @@ class ComponentState:
             if self.health.state is State.OK
             else ("broken" if self.health.state is State.FAILED else "not ready")
         )
+
+
+INGRESS_CONTROLLERS = ("ingress-nginx", "traefik")
+
+
+def one_ingress_controller(states: list[ComponentState]) -> list[ComponentState]:
+    """The tutorial needs one Ingress controller: ingress-nginx as written, or Traefik in its place (D37). The one
+    not installed is left out when the other is; with neither, ingress-nginx (the tutorial's) is reported missing."""
+    installed = {s.component for s in states if s.installed and s.component in INGRESS_CONTROLLERS}
+    if not installed:
+        return [s for s in states if s.component != "traefik"]
+    return [s for s in states if s.component not in INGRESS_CONTROLLERS or s.component in installed]
 
 
 def component_state(component: str, objects: list[Obj], pods: list[Obj]) -> ComponentState:

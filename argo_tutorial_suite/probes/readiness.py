@@ -218,6 +218,7 @@ COMPONENT_CHECKS: dict[str, list[tuple[str, str, str]]] = {
         ("Deployment", "ingress-nginx", "ingress-nginx-controller"),
         ("ValidatingWebhookConfiguration", "", "ingress-nginx-admission"),
     ],
+    "traefik": [("Deployment", "traefik", "traefik")],
     "cert-manager": [
         ("Deployment", "cert-manager", "*"),
         ("ValidatingWebhookConfiguration", "", "cert-manager-webhook"),

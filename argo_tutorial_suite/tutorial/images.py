@@ -175,6 +175,7 @@ def profile_images(
     ci, bases = ci_and_bases(profile, subs)
     buses = [o for o in ci if o.get("kind") == "EventBus"]
     found = stack_images(upstream, profile.versions(), buses)
+    found["install"] = profile.install_plan().inline_images()
     found["ci"] = ci_images(ci)
     found["app build"] = bases  # what BuildKit pulls for the app's Dockerfile
     found["extra"] = list(extra)

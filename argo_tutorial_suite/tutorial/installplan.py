@@ -30,6 +30,7 @@ URL_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("cert-manager", re.compile(r"cert-manager/cert-manager/releases/download/(?P<ref>[^/]+)/(?P<file>.+)$")),
 )
 URL = re.compile(r"https?://\S+")
+INLINE_IMAGE = re.compile(r"^\s*-?\s*image:\s*(\S+)\s*$", re.M)
 
 
 @dataclass
@@ -71,6 +72,10 @@ class InstallPlan:
 
     def commands(self) -> list[Command]:
         return [c for s in self.steps for c in s.commands]
+
+    def inline_images(self) -> list[str]:
+        """Images named by manifests written into the commands themselves (``kubectl apply -f - <<EOF``)."""
+        return [m.group(1).strip("'\"") for c in self.commands() for m in INLINE_IMAGE.finditer(c.run)]
 
     def to_data(self) -> dict[str, Any]:
         def cmd(c: Command) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from argo_tutorial_suite.paths import MANIFESTS
-from argo_tutorial_suite.tutorial.installplan import InstallPlan
+from argo_tutorial_suite.tutorial.installplan import InstallPlan, step_component
 
 AS_WRITTEN = "as-written"
 CORRECTED = "corrected"
@@ -100,11 +100,28 @@ class Profile:
 
     def install_plan(self) -> InstallPlan:
         if self.corrected:
-            raw = (MANIFESTS / "corrected" / "install" / "plan.yaml").read_text()
-            for comp in self.pins.data["components"]:
-                raw = raw.replace("{" + comp + "}", self.pins.pinned(comp))
-            return InstallPlan.from_data(yaml.safe_load(raw))
+            data = self._corrected_plan_data()
+            data["steps"] = [s for s in data["steps"] if self.pins.name in s.pop("pins", [self.pins.name])]
+            return InstallPlan.from_data(data)
         return InstallPlan.from_data(yaml.safe_load((MANIFESTS / "tutorial" / "install" / "plan.yaml").read_text()))
+
+    def _corrected_plan_data(self) -> dict[str, Any]:
+        """The corrected plan with the pins' versions filled in; a step with ``pins:`` belongs to those pins sets
+        only (ingress-nginx for tutorial-2023, its maintained successor for current: D37)."""
+        raw = (MANIFESTS / "corrected" / "install" / "plan.yaml").read_text()
+        for comp in self.pins.data["components"]:
+            raw = raw.replace("{" + comp + "}", self.pins.pinned(comp))
+        data: dict[str, Any] = yaml.safe_load(raw)
+        return data
+
+    def not_installed(self) -> set[str]:
+        """Components the pins name but this profile's plan does not install (corrected: a step kept for other
+        pins sets, e.g. ingress-nginx at current, replaced for D37)."""
+        if not self.corrected:
+            return set()
+        named = {step_component(s["title"]) for s in self._corrected_plan_data()["steps"]}
+        installed = {step_component(s.title) for s in self.install_plan().steps}
+        return {c for c in named - installed if c}
 
     def on_top_plan(self) -> InstallPlan | None:
         """As written: what the scenarios need on top of the tutorial's install on kind (workarounds of
@@ -125,7 +142,8 @@ class Profile:
         """component -> the version this profile installs: as written (floating refs resolved through the
         pins) or, for the corrected profile, the pinned one."""
         if self.corrected:
-            return {c: self.pins.pinned(c) for c in self.pins.data["components"]}
+            skip = self.not_installed()
+            return {c: self.pins.pinned(c) for c in self.pins.data["components"] if c not in skip}
         out: dict[str, str] = {}
         for cmd in self.install_plan().commands():
             if cmd.component and cmd.component not in out:

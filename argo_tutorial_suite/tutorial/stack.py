@@ -17,6 +17,7 @@ COMPONENT_NS: dict[str, str] = {
     "argo-workflows": "argo",
     "argo-events": "argo-events",
     "ingress-nginx": "ingress-nginx",
+    "traefik": "traefik",  # the corrected profile's Ingress controller at current pins (D37)
     "cert-manager": "cert-manager",
 }
 NAMESPACES: tuple[str, ...] = tuple(COMPONENT_NS.values())
@@ -30,6 +31,7 @@ CONTROLLERS: tuple[tuple[str, str], ...] = (
     ("argo", "app=workflow-controller"),
     ("argo-events", "app.kubernetes.io/name=controller-manager"),
     ("ingress-nginx", "app.kubernetes.io/component=controller"),
+    ("traefik", "app.kubernetes.io/name=traefik"),
     ("cert-manager", "app.kubernetes.io/instance=cert-manager"),
 )
 

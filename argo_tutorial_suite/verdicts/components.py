@@ -39,6 +39,8 @@ EVENTS = "argo-events"
 EVENTBUS = "eventbus"
 CERT_MANAGER = "cert-manager"
 INGRESS = "ingress-nginx"  # the tutorial's ingress controller: routing by host, which certificate a host gets
+TRAEFIK = "traefik"  # its maintained successor in the corrected profile at current pins (D37)
+INGRESS_CONTROLLERS = (INGRESS, TRAEFIK)  # whichever of them the profile runs decides the ingress rows
 BUILDKIT = "buildkit"
 CI_TOOLS = "ci-tools"
 
@@ -53,6 +55,7 @@ COMPONENTS: dict[str, str] = {
     "eventbus-sidecars": "the EventBus's metrics exporter and config reloader",
     "cert-manager": "cert-manager",
     "ingress-nginx": "ingress-nginx",
+    "traefik": "Traefik",
     "buildkit": "BuildKit",
     "ci-tools": "the CI's tool images (git, curl, alpine, golang)",
     "dex": "dex",
@@ -86,6 +89,7 @@ _REPOSITORIES: dict[str, str] = {
     "letsencrypt/pebble-challtestsrv": "acme",
     "ingress-nginx/controller": "ingress-nginx",
     "ingress-nginx/kube-webhook-certgen": "ingress-nginx",
+    "traefik": "traefik",
 }
 
 

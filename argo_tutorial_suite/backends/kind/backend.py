@@ -352,7 +352,9 @@ class KindBackend:
         CA bundle, issuing root)."""
         if self._acme is None:
             name, ns = ("ingress-nginx-controller", "ingress-nginx")
-            if "ingress-nginx" in self.mode.skipped and self.ingress_substitute is not None:
+            if "traefik" in self.profile.versions():  # the corrected profile's controller at current pins (D37)
+                name, ns = ("traefik", "traefik")
+            elif "ingress-nginx" in self.mode.skipped and self.ingress_substitute is not None:
                 name, ns = (ingress_substitute.NAME, ingress_substitute.NAMESPACE)
             self._acme = acme.deploy(self.kube, name, ns)
         assert self._access is not None
