@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from argo_tutorial_suite.static.engine import Bundle, Source, directory_bundle, run
+from argo_tutorial_suite.static.findings import Finding
 from argo_tutorial_suite.static.rules.ci import argocd_enforces_json
 from argo_tutorial_suite.static.rules.code import eol_parts
 from argo_tutorial_suite.static.rules.gitops import image_repo
@@ -95,11 +96,11 @@ def test_argocd_content_type(v: str, want: bool) -> None:
 def test_catalog_covers_d1_to_d37() -> None:
     ids = set(catalog.load())
     assert ids == {f"D{i}" for i in range(1, 38)}
-    assert {d.id for d in catalog.load().values() if d.detect == "drift"} == {"D37"}
     assert {d.id for d in catalog.load().values() if d.detect == "cluster"} == {"D9", "D31", "D34"}
     assert catalog.expected_findings("current") - catalog.expected_findings("tutorial-2023") == {
         ("D2", "INSTALL-CRD-ANNOTATION-SIZE", "install:Install start argo-cd#1"),
         ("D24", "HTTP-CONTENT-TYPE", "Sensor/ci/ci"),
+        ("D37", "INSTALL-RETIRED-COMPONENT", "install:Install start ingress-nginx#0"),
     }
 
 
@@ -519,3 +520,52 @@ def test_an_eventsource_outside_the_folder_is_a_note_not_a_guess(tmp_path: Path)
     got = _folder(tmp_path, text)
     assert not [g for g in got if g.startswith("SENSOR-PAYLOAD-PATH")]
     assert any(g.startswith("NOT-IN-FOLDER") and "EventSource/ci/elsewhere" in g for g in got), got
+
+
+def _corrected_current_with(annotations: dict[str, str]) -> list[Finding]:
+    from argo_tutorial_suite.paths import UPSTREAM
+    from argo_tutorial_suite.static.engine import profile_bundle
+    from argo_tutorial_suite.tutorial.profiles import Profile
+    from argo_tutorial_suite.upstream import Upstream
+
+    bundle = profile_bundle(Profile.load("corrected", "current"), Upstream(UPSTREAM if UPSTREAM.is_dir() else None))
+    for o in bundle.objects:
+        if o.get("kind") == "Ingress":
+            o.setdefault("metadata", {}).setdefault("annotations", {}).update(annotations)
+    return [f for f in run(bundle) if f.rule == "INGRESS-ANNOTATION-UNSUPPORTED"]
+
+
+def test_an_nginx_annotation_traefik_ignores_is_a_finding_where_traefik_serves() -> None:
+    """corrected@current installs Traefik's Ingress NGINX provider (D37): an ingress-nginx annotation it does not
+    read (annotations.go at v3.6.12) is a finding; one it reads is not; where ingress-nginx serves, neither."""
+    assert not _corrected_current_with({"nginx.ingress.kubernetes.io/ssl-redirect": "true"})
+    got = _corrected_current_with({"nginx.ingress.kubernetes.io/configuration-snippet": "more_set_headers x"})
+    assert got and all("configuration-snippet is not one Traefik v3.6.12" in f.message for f in got)
+    from argo_tutorial_suite.paths import UPSTREAM
+    from argo_tutorial_suite.static.engine import profile_bundle
+    from argo_tutorial_suite.tutorial.profiles import Profile
+    from argo_tutorial_suite.upstream import Upstream
+
+    b = profile_bundle(Profile.load("corrected", "tutorial-2023"), Upstream(UPSTREAM if UPSTREAM.is_dir() else None))
+    for o in b.objects:
+        if o.get("kind") == "Ingress":
+            o.setdefault("metadata", {}).setdefault("annotations", {})["nginx.ingress.kubernetes.io/x"] = "1"
+    assert not [f for f in run(b) if f.rule == "INGRESS-ANNOTATION-UNSUPPORTED"]
+
+
+def test_a_retired_component_is_judged_as_of_the_pins_day() -> None:
+    from argo_tutorial_suite.paths import UPSTREAM
+    from argo_tutorial_suite.static.engine import profile_bundle
+    from argo_tutorial_suite.tutorial.profiles import Profile
+    from argo_tutorial_suite.upstream import Upstream
+
+    up = Upstream(UPSTREAM if UPSTREAM.is_dir() else None)
+    today = [
+        f
+        for f in run(profile_bundle(Profile.load("as-written", "current"), up))
+        if f.rule == "INSTALL-RETIRED-COMPONENT"
+    ]
+    then = [f for f in run(profile_bundle(Profile.load("as-written", "tutorial-2023"), up))
+            if f.rule == "INSTALL-RETIRED-COMPONENT"]  # fmt: skip
+    assert [f.obj for f in today] == ["install:Install start ingress-nginx#0"] and "2025-11-11" in today[0].message
+    assert then == []  # on 2023-02-27 ingress-nginx was maintained

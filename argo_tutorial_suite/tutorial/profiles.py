@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,13 @@ class Pins:
 
     def pinned(self, component: str) -> str:
         return str(self.data["components"][component]["pinned"])
+
+    @property
+    def as_of(self) -> date:
+        """The day these pins describe: ``as_of`` in the pins file (tutorial-2023: the tutorial's date), else today
+        (``current`` floats with the releases)."""
+        value = self.data.get("as_of")
+        return date.fromisoformat(str(value)) if value else datetime.now(UTC).date()
 
     @property
     def kubernetes(self) -> str:

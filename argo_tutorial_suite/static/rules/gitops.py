@@ -20,6 +20,8 @@ from argo_tutorial_suite.objects import (
 from argo_tutorial_suite.static.engine import Bundle, rule
 from argo_tutorial_suite.static.findings import Finding
 from argo_tutorial_suite.static.rules.workflows import sensor_templates, sensor_workflows
+from argo_tutorial_suite.tutorial import traefik
+from argo_tutorial_suite.tutorial.installplan import step_component
 
 
 def image_repo(image: str) -> tuple[str, str, str]:
@@ -169,3 +171,22 @@ def readiness_probes(b: Bundle) -> Iterator[Finding]:
                     "add an httpGet readinessProbe on the app's port",
                     b.file_of(ro),
                 )
+
+
+@rule("INGRESS-ANNOTATION-UNSUPPORTED")
+def ingress_annotations_served(b: Bundle) -> Iterator[Finding]:
+    """Where the install puts Traefik's Ingress NGINX provider in ingress-nginx's place (D37), each
+    ``nginx.ingress.kubernetes.io/*`` annotation must be one it reads: another is silently ignored."""
+    if b.plan is None or not any(step_component(s.title) == "traefik" for s in b.plan.steps):
+        return
+    for ing in of_kind(b.objects, "Ingress"):
+        notes = dig(ing, "metadata", "annotations", default={}) or {}
+        for key in traefik.unsupported(notes if isinstance(notes, dict) else {}):
+            yield Finding(
+                "INGRESS-ANNOTATION-UNSUPPORTED",
+                ref(ing),
+                f"annotation {key} is not one Traefik {traefik.PROVIDER_VERSION}'s Ingress NGINX provider reads: it is "
+                "ignored, and what it asked of ingress-nginx does not happen",
+                "express it with a Traefik Middleware (or drop it), per Traefik's nginx-to-traefik migration guide",
+                b.file_of(ing),
+            )

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from argo_tutorial_suite.objects import Obj, dig, kind
 from argo_tutorial_suite.static.engine import Bundle, rule
 from argo_tutorial_suite.static.findings import Finding
+from argo_tutorial_suite.tutorial import lifecycle
 from argo_tutorial_suite.tutorial.installplan import Command
 from argo_tutorial_suite.upstream import UpstreamMismatch, UpstreamUnavailable
 
@@ -73,6 +74,26 @@ def unknown_programs(b: Bundle) -> Iterator[Finding]:
                 f"kubectl{c.run[len(prog) :][:80]}",
                 "install/install.sh",
             )
+
+
+@rule("INSTALL-RETIRED-COMPONENT")
+def retired_components(b: Bundle) -> Iterator[Finding]:
+    """A component retired upstream as of the pins' day (:mod:`argo_tutorial_suite.tutorial.lifecycle`): what the
+    install puts in front of the apps gets no release, bug fix or security patch any more."""
+    if b.plan is None or b.pins is None:
+        return
+    for c in b.plan.commands():
+        r = lifecycle.retirement(c.component or "", b.pins.as_of) if c.component else None
+        if r is None:
+            continue
+        yield Finding(
+            "INSTALL-RETIRED-COMPONENT",
+            _where(b, c),
+            f"installs {c.component} {c.ref}: retired (announced {r.announced} by {r.by}; best-effort maintenance "
+            f"until {r.until}, then no releases, bug fixes or security patches; {r.source})",
+            f"install {r.migration}",
+            "install/install.sh",
+        )
 
 
 @rule("INSTALL-NO-ERREXIT")
