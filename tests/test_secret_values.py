@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from argo_tutorial_suite.static.credentials import formats_in, may_hold_token
 from argo_tutorial_suite.static.engine import directory_bundle, run
-from argo_tutorial_suite.static.rules.tokens import formats_in, registry_credentials
+from argo_tutorial_suite.static.rules.tokens import registry_credentials
 from argo_tutorial_suite.tutorial.profiles import Pins
 
 GH = "ghp_" + "A1b2C3d4E5" * 3 + "F6g7H8"  # 36 characters after the prefix
@@ -95,3 +96,20 @@ def test_a_dockerconfigjson_with_an_auth_is_found(tmp_path: Path) -> None:
 def test_a_clean_folder_is_quiet(tmp_path: Path) -> None:
     text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: default}\ndata: {TOKEN_NAME: github}\n"
     assert not [g for g in _check(tmp_path, text) if g.startswith("SECRET-VALUE")]
+
+
+def test_the_one_pass_file_check_agrees_with_the_formats() -> None:
+    """A file is skipped only when no format can be in it: every format found field by field is found in the bytes."""
+    for text in (GH, FINE, GL, SLACK, AWS, PEM, "https://hooks.slack.com/services/T0000/B1111/abcdefXYZ"):
+        assert may_hold_token(f"data:\n  k: {text!r}\n".encode())
+    assert not may_hold_token(b"data:\n  k: plain words ghp_short\n")
+
+
+def test_a_docker_config_in_a_configmap_is_looked_into(tmp_path: Path) -> None:
+    config = json.dumps({"auths": {"registry.example": {"password": "pw"}}})
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: default}\ndata:\n  config.json: '"
+        + config
+        + "'\n"
+    )
+    assert any("registry credentials" in g for g in _check(tmp_path, text) if g.startswith("SECRET-VALUE"))

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from argo_tutorial_suite.objects import Obj, ref
-from argo_tutorial_suite.static import reading
+from argo_tutorial_suite.static import credentials, reading
 from argo_tutorial_suite.static.findings import Finding
 from argo_tutorial_suite.static.schemas import CrdSchema, load_stack_crds
 from argo_tutorial_suite.tutorial import catalog, kustomize
@@ -50,6 +50,7 @@ class Bundle:
     label: str = ""
     root: Path | None = None  # the folder a participant's check reads (None for the tutorial's profiles)
     bytes_read: int = 0
+    token_free: set[str] = field(default_factory=set)  # files whose text holds no token format
 
     @property
     def objects(self) -> list[Obj]:
@@ -180,7 +181,9 @@ def load_yaml_file(path: Path, display: str, bundle: Bundle, limits: reading.Lim
     if bundle.bytes_read > limits.total_bytes:
         bundle.errors.append(problem_finding(reading.over("folder size", limits.total_bytes, "bytes"), display))
         return []
-    parsed = reading.parse(raw, limits)
+    parsed = reading.parse_file(raw, limits)
+    if not credentials.may_hold_token(raw):
+        bundle.token_free.add(display)
     if parsed.problem is not None:
         bundle.errors.append(problem_finding(parsed.problem, display))
         return []

@@ -15,29 +15,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from argo_tutorial_suite.objects import Obj, kind, ref
+from argo_tutorial_suite.static.credentials import formats_in
 from argo_tutorial_suite.static.engine import Bundle, rule
 from argo_tutorial_suite.static.findings import Finding
 
-FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("a GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,255}\b")),
-    ("a GitHub fine-grained token", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{22,255}\b")),
-    ("a GitLab token", re.compile(r"\bgl(?:pat|dt|rt|ptt|ft|imt|oas|cbt|soat|agent)-[0-9A-Za-z_-]{20,}")),
-    ("a Slack token", re.compile(r"\bxox[abposre]-[0-9A-Za-z-]{10,}")),
-    ("a Slack webhook URL", re.compile(r"https://hooks\.slack\.com/services/T[0-9A-Z]+/B[0-9A-Z]+/[0-9A-Za-z]+")),
-    ("an AWS access key ID", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("a private key", re.compile(r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY(?: BLOCK)?-----")),
-)
 DOCKER_CONFIG_KEYS = (".dockerconfigjson", ".dockercfg", "config.json")
-
-
-def formats_in(text: str) -> list[str]:
-    """The published token formats ``text`` holds (names only)."""
-    return [what for what, rx in FORMATS if rx.search(text)]
 
 
 def registry_credentials(text: str) -> bool:
@@ -89,10 +75,17 @@ def credentials(o: Obj) -> Iterator[tuple[str, str]]:
             yield path, "registry credentials (a Docker config with an auth, password or token)"
 
 
+def _docker_config(o: Obj) -> bool:
+    return any(isinstance(o.get(part), dict) and any(k in o[part] for k in DOCKER_CONFIG_KEYS)
+               for part in ("data", "stringData"))  # fmt: skip
+
+
 @rule("SECRET-VALUE")
 def secret_values(b: Bundle) -> Iterator[Finding]:
     """A credential committed in any object, found by its published format (never printed)."""
     for s in b.sources:
+        if s.file in b.token_free and kind(s.obj) != "Secret" and not _docker_config(s.obj):
+            continue  # its file's text holds no token format (Secrets and Docker configs are always looked into)
         for path, what in credentials(s.obj):
             yield Finding(
                 "SECRET-VALUE",
