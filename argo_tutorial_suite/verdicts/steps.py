@@ -25,8 +25,10 @@ from typing import Any
 
 from argo_tutorial_suite.redact import REDACTOR
 from argo_tutorial_suite.tutorial import catalog
+from argo_tutorial_suite.verdicts import live
 from argo_tutorial_suite.verdicts.components import Ran, unverified
 
+LIVE_VERDICT_AFTER = 2.0  # a step that took longer says its verdict live as it ends
 PASSED = "passed"
 FAILED = "failed"
 NOT_VERIFIED = "not verified here"
@@ -124,7 +126,7 @@ class Steps:
             self.scenario, self.profile, name, section, PASSED, self.backend, 0.0, decided_by=list(decided_by)
         )
         start = time.monotonic()
-        print(f"\n[{self.backend}] {self.profile}: {name} ...", flush=True)
+        live.say(f"[{self.backend}] {self.profile}: {name} ...")
         try:
             yield rec
         except BaseException as e:
@@ -183,6 +185,8 @@ class Steps:
         return rec
 
     def _done(self, rec: StepRecord) -> None:
+        if rec.backend != "static" and (rec.seconds >= LIVE_VERDICT_AFTER or rec.verdict != PASSED):
+            live.say(f"[{rec.backend}] {rec.profile}: {rec.step}: {rec.verdict} ({rec.seconds:.1f}s)")
         self.records.append(rec)
         tail = f": {rec.detail}" if rec.detail else ""
         print(f"[{rec.backend}] {rec.profile}: {rec.step}: {rec.verdict} ({rec.seconds:.1f}s){tail}", flush=True)
