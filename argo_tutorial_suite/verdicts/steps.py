@@ -193,16 +193,61 @@ class Steps:
 
 
 # -- rendering --------------------------------------------------------------------------------------
+def one_line(text: str, width: int = 0) -> str:
+    """A title or detail on one line (the tutorial's multi-line ``echo -e`` step would break a row), cut to
+    ``width`` with an ellipsis when given."""
+    flat = " ".join(text.split())
+    return flat if not width or len(flat) <= width else flat[: width - 1] + "…"
+
+
 def table(records: list[StepRecord]) -> str:
-    """The terminal table: one line per step."""
+    """The full table: one line per step (written to ``artifacts/verdicts.txt``)."""
     if not records:
         return ""
-    w = max(len(r.step) for r in records)
+    w = max(len(one_line(r.step)) for r in records)
     pw = max(len(r.profile) for r in records)
     lines = [f"{'profile':<{pw}}  {'step':<{w}}  {'verdict':<22} {'time':>7}  backend"]
     for r in records:
-        lines.append(f"{r.profile:<{pw}}  {r.step:<{w}}  {r.verdict:<22} {r.seconds:>6.1f}s  {r.backend}")
+        lines.append(f"{r.profile:<{pw}}  {one_line(r.step):<{w}}  {r.verdict:<22} {r.seconds:>6.1f}s  {r.backend}")
     return "\n".join(lines)
+
+
+def summary(records: list[StepRecord], width: int = 100) -> list[str]:
+    """What fits a screen: per profile and pins, the counts by verdict and the time; every failed step with its
+    reason; the known defects by ID; the steps not verified here grouped by their reason."""
+    out: list[str] = []
+    by_profile: dict[str, list[StepRecord]] = {}
+    for r in records:
+        by_profile.setdefault(r.profile, []).append(r)
+    for profile, recs in by_profile.items():
+        counts: dict[str, int] = {}
+        for r in recs:
+            key = KNOWN if r.verdict.startswith(KNOWN) else r.verdict
+            counts[key] = counts.get(key, 0) + 1
+        order = [PASSED, FAILED, KNOWN, NOT_VERIFIED]
+        parts = [f"{counts[k]} {k}" for k in [*order, *sorted(set(counts) - set(order))] if counts.get(k)]
+        total = sum(r.seconds for r in recs)
+        out.append(f"{profile}: {len(recs)} steps: {', '.join(parts)} ({total / 60:.1f} min)")
+        for r in recs:
+            if r.verdict == FAILED:
+                out.append("  FAILED " + one_line(f"{r.step}: {r.detail}", width))
+        known_ids = sorted(
+            {d for r in recs for d in known_defects(r.verdict)}, key=lambda d: int(d[1:]) if d[1:].isdigit() else 0
+        )
+        if known_ids:
+            out.append("  known defects: " + ", ".join(known_ids))
+        reasons: dict[str, int] = {}
+        for r in recs:
+            if r.verdict == NOT_VERIFIED:
+                why = one_line(
+                    r.detail.split(": ", 1)[0] if r.detail.startswith(("passed on", "failed on")) else r.detail, 80
+                )
+                reasons[why] = reasons.get(why, 0) + 1
+        for why, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:6]:
+            out.append(f"  not verified here ({n}): {why}")
+        if len(reasons) > 6:
+            out.append(f"  not verified here: {len(reasons) - 6} more reasons in the full table")
+    return out
 
 
 def markdown(records: list[StepRecord], title: str = "Tutorial verdict", ran: Mapping[str, str] | None = None) -> str:
@@ -217,7 +262,7 @@ def markdown(records: list[StepRecord], title: str = "Tutorial verdict", ran: Ma
     ]
     for r in records:
         detail = r.detail.replace("|", "\\|").replace("\n", " ")
-        step = " ".join(r.step.split()).replace("|", "\\|")
+        step = one_line(r.step).replace("|", "\\|")
         out.append(f"| {r.profile} | {r.section} | {step} | {r.verdict} | {r.seconds:.1f}s | {r.backend} | {detail} |")
     counts: dict[str, int] = {}
     for r in records:
@@ -247,10 +292,11 @@ def junit(records: list[StepRecord]) -> str:
 
 def write(records: list[StepRecord], dest: Path, ran: Mapping[str, str] | None = None) -> list[Path]:
     dest.mkdir(parents=True, exist_ok=True)
-    md, xml = dest / "verdicts.md", dest / "verdicts-junit.xml"
+    md, xml, txt = dest / "verdicts.md", dest / "verdicts-junit.xml", dest / "verdicts.txt"
     md.write_text(markdown(records, ran=ran))
     xml.write_text(junit(records))
-    return [md, xml]
+    txt.write_text(table(records) + "\n")
+    return [md, xml, txt]
 
 
 def dumps(records: list[StepRecord]) -> str:
