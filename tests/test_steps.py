@@ -17,7 +17,9 @@ from argo_tutorial_suite.verdicts.steps import (
     Steps,
     UnexpectedPass,
     junit,
+    known,
     markdown,
+    summary,
     table,
     write,
 )
@@ -111,7 +113,28 @@ def test_renderings(tmp_path: Path) -> None:
     assert root.get("tests") == "2" and root.get("failures") == "1"
     assert root.find("testcase/failure") is not None
     files = write(s.records, tmp_path)
-    assert [f.name for f in files] == ["verdicts.md", "verdicts-junit.xml"]
+    assert [f.name for f in files] == ["verdicts.md", "verdicts-junit.xml", "verdicts.txt"]
+
+
+def test_the_summary_fits_a_screen_and_titles_stay_on_one_line() -> None:
+    """Counts by verdict per profile, failed steps with their reason, known defects by ID, not-verified reasons
+    grouped; a multi-line title (the tutorial's ``echo -e`` step) never breaks a row."""
+    s = Steps("t", "as-written@current", "kind")
+    for i in range(30):
+        s.record(f"step {i}", "x", PASSED)
+    s.record("echo -e 'a\nb'\n  | kubectl apply -f -", "x", FAILED, "exit 1: no such thing")
+    s.record("sync", "x", known("D24"), "HTTP 415")
+    for i in range(12):
+        s.not_verified(f"nv {i}", "x", "cert-manager: another release")
+    lines = summary(s.records)
+    assert lines[0].startswith(
+        "as-written@current: 44 steps: 30 passed, 1 failed, 1 known defect, 12 not verified here"
+    )
+    assert any(line.startswith("  FAILED echo -e 'a b' | kubectl apply -f -: exit 1") for line in lines)
+    assert "  known defects: D24" in lines
+    assert "  not verified here (12): cert-manager: another release" in lines
+    assert len(lines) <= 6 and all("\n" not in line for line in [*lines, *table(s.records).splitlines()])
+    assert len(table(s.records).splitlines()) == 45
 
 
 def failed(what: str, **evidence: object) -> WaitFailed:

@@ -28,6 +28,7 @@ from argo_tutorial_suite.tutorial import catalog
 from argo_tutorial_suite.verdicts import live
 from argo_tutorial_suite.verdicts.components import Ran, unverified
 
+NOT_RUN_PREFIX = "every step of "  # the record of a scenario that could not run at all (its reason is said once)
 LIVE_VERDICT_AFTER = 2.0  # a step that took longer says its verdict live as it ends
 PASSED = "passed"
 FAILED = "failed"
@@ -238,7 +239,7 @@ def summary(records: list[StepRecord], width: int = 100) -> list[str]:
             out.append("  known defects: " + ", ".join(known_ids))
         reasons: dict[str, int] = {}
         for r in recs:
-            if r.verdict == NOT_VERIFIED:
+            if r.verdict == NOT_VERIFIED and not r.step.startswith(NOT_RUN_PREFIX):  # said once, after the table
                 why = one_line(
                     r.detail.split(": ", 1)[0] if r.detail.startswith(("passed on", "failed on")) else r.detail, 80
                 )
