@@ -87,6 +87,12 @@ class Tutorial:
                     raise AssertionError(f"the {backend.name} backend has no local ACME server for the Issuer")
                 subs = {**subs, PLACEHOLDERS["acme"]: local[0]}
                 set_issuer_ca(dirs["gitops"], local[1])
+                if any(PLACEHOLDERS["acme"] in p.read_text() for p in dirs["ci"].rglob("*.yaml")):
+                    # the CI's Issuer too: its webhook Ingress gets a certificate only from a server it trusts, and
+                    # Traefik's Ingress NGINX provider serves no route of an Ingress whose TLS Secret is missing
+                    # (kubernetes.go loadCertificates: the Ingress is skipped), where ingress-nginx serves its
+                    # default certificate (found on real kind here)
+                    set_issuer_ca(dirs["ci"], local[1])
         for d in dirs.values():
             substitute_tree(d, subs)
         gitops_objs = kustomize.build(dirs["gitops"]).objects or yaml_objects(dirs["gitops"])
