@@ -58,7 +58,7 @@ from argo_tutorial_suite.tutorial import images
 from argo_tutorial_suite.tutorial.profiles import Profile
 from argo_tutorial_suite.tutorial.stack import CONTROLLERS
 from argo_tutorial_suite.upstream import Upstream
-from argo_tutorial_suite.verdicts import diagnostics
+from argo_tutorial_suite.verdicts import diagnostics, live
 from argo_tutorial_suite.verdicts.components import Ran
 from argo_tutorial_suite.verdicts.diagnostics import write_artifacts
 from argo_tutorial_suite.verdicts.waits import Seen, expect, timeout_for
@@ -202,12 +202,12 @@ class KindBackend:
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
         start = time.monotonic()
-        print(f"[kind] {name} ...", flush=True)
+        live.say(f"[kind] {name} ...")
         try:
             yield
         finally:
             self.phases.append(Phase(name, time.monotonic() - start))
-            print(f"[kind] {name}: {time.monotonic() - start:.1f}s", flush=True)
+            live.say(f"[kind] {name}: {time.monotonic() - start:.1f}s")
 
     def up(self) -> None:
         self._check_local_images()
