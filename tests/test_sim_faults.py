@@ -91,7 +91,8 @@ def test_slow_sync_is_waited_for_with_progress(sim: Factory, capsys: pytest.Capt
     prepared(t).then().eventsource_listening().sensor_subscribed()
     t.when().webhook_fired("github", "v1")
     t.progress.every = 0.0
-    t.progress.stream = sys.stderr  # (by default the real terminal, outside pytest's capture)
+    t.progress.after = 0.0  # (by default a wait says nothing for its first 5 s)
+    t.progress.stream = sys.stderr  # (by default the live sink: the terminal reporter, past pytest's capture)
     t.then().workflow_started().workflow_succeeded().app_synced()
     assert t.steps.records[-1].verdict == "passed"
     assert "waiting for Application my-awesome-app synced" in capsys.readouterr().err

@@ -202,3 +202,26 @@ def test_static_findings_become_rows_with_a_summary() -> None:
     (line,) = summary_lines(s.records)
     assert line.startswith("static as-written@current: 1 defects found (1 blocks)") and "not found: D18" in line
     assert severity_class("blocks on kind") == "blocks" and severity_class("silently wrong (today)") == "silently wrong"
+
+
+def test_a_long_wait_reports_live_with_its_bound_and_last_seen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every wait longer than ``after`` seconds says what it waits for, the time spent against its bound and the
+    last thing seen, through the live sink (the terminal reporter in a pytest run); a short one says nothing."""
+    from argo_tutorial_suite.verdicts import live
+    from argo_tutorial_suite.verdicts.waits import Progress, expect
+
+    lines: list[str] = []
+    monkeypatch.setattr(live, "_sink", [lines.append])
+    now = [0.0]
+    seen = iter([Seen.pending("0/3 ready")] * 8 + [Seen.ok("3/3 ready")])
+    p = Progress(every=1.0, after=2.0)
+    monkeypatch.setattr("argo_tutorial_suite.verdicts.waits.time.monotonic", lambda: now[0])
+
+    def advance(_s: float) -> None:
+        now[0] += 1.0
+
+    expect(lambda: next(seen), "the pods", 30, progress=p, clock=lambda: now[0], sleep=advance)
+    assert lines and lines[0] == "  waiting for the pods: 2s of 30s; last seen: pending, 0/3 ready"
+    lines.clear()
+    expect(lambda: Seen.ok("done"), "a quick thing", 30, progress=Progress(every=1.0, after=2.0))
+    assert lines == []
