@@ -141,6 +141,9 @@ def test_interrupted_run_leaves_nothing_behind(sig: int, tmp_path: Path, request
         [sys.executable, "-m", "pytest", "scenarios/test_tutorial.py", "--backend=sim", "--profile", "corrected",
          "--pins", "current", "-p", "no:cacheprovider", "-q", "--artifacts", str(tmp_path / "artifacts")],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "TMPDIR": str(tmp)},
+        # a run started in the background by a non-interactive shell inherits SIGINT ignored: the run under test
+        # gets the default disposition, as a terminal's Ctrl-C finds it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     try:
         expect(

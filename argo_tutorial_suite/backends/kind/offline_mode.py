@@ -133,7 +133,8 @@ class OfflineMode:
         if self.upstream is None:
             return set()
         install = images.stack_images(self.upstream, self.profile.versions())
-        refs = [r for rs in install.values() for r in rs] + self.ci_images()
+        inline = self.profile.install_plan().inline_images()  # manifests written into the commands (Traefik: D37)
+        refs = [r for rs in install.values() for r in rs] + inline + self.ci_images()
         return {parse_ref(r).tagged for r in refs}
 
     def ci_images(self) -> list[str]:
