@@ -24,6 +24,14 @@ def formats_in(text: str) -> list[str]:
     return [what for what, rx in FORMATS if rx.search(text)]
 
 
+# the literal start of each format: a regex of literals scans 10 MB in milliseconds, the formats' own in a quarter
+# of a second; only a file where one of these shows is searched with the formats
+PREFIXES = re.compile(
+    rb"gh[pousr]_|github_pat_|gl(?:pat|dt|rt|ptt|ft|imt|oas|cbt|soat|agent)-|xox[abposre]-|hooks\.slack\.com"
+    rb"|AKIA|ASIA|PRIVATE KEY"
+)
+
+
 def may_hold_token(raw: bytes) -> bool:
     """Whether a file's bytes hold any token format (one pass: a file that does not needs no per-field look)."""
-    return ANY.search(raw) is not None
+    return PREFIXES.search(raw) is not None and ANY.search(raw) is not None
