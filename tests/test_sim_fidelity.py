@@ -195,3 +195,29 @@ def test_ingress_health_waits_for_the_published_address() -> None:
     assert resource_health(None, ing, ing)[0] == "Progressing"  # type: ignore[arg-type]
     ing["status"] = {"loadBalancer": {"ingress": [{"hostname": "localhost"}]}}
     assert resource_health(None, ing, ing)[0] == "Healthy"  # type: ignore[arg-type]
+
+
+def test_traefik_serves_no_route_of_an_ingress_whose_tls_secret_is_missing() -> None:
+    """Traefik's Ingress NGINX provider (kubernetes.go at v3.6.12: a loadCertificates error skips the Ingress) does
+    not route an Ingress whose TLS Secret is missing; ingress-nginx serves it with its fake certificate."""
+    from argo_tutorial_suite.backends.sim.twins.ingress import route, tls_secrets_missing
+
+    ing = {
+        "metadata": {"name": "ci", "namespace": "ci"},
+        "spec": {
+            "ingressClassName": "nginx",
+            "tls": [{"hosts": ["webhook.test"], "secretName": "letsencrypt-tls"}],
+            "rules": [{"host": "webhook.test", "http": {"paths": [
+                {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "es", "port": {"number": 12000}}}}
+            ]}}],
+        },
+    }  # fmt: skip
+    secrets: set[tuple[str, str]] = set()
+
+    def missing(i: dict[str, object]) -> bool:
+        return tls_secrets_missing(i, lambda ns, name: (ns, name) in secrets)
+
+    assert route([ing], "webhook.test", "/health") is not None  # ingress-nginx
+    assert route([ing], "webhook.test", "/health", missing) is None  # Traefik, before the certificate is issued
+    secrets.add(("ci", "letsencrypt-tls"))
+    assert route([ing], "webhook.test", "/health", missing) is not None  # Traefik, once it is

@@ -353,7 +353,7 @@ def start_sim(
         argocd = ApiServer(world, controller, swagger, settings.argocd_version).start()
         install(world, upstream, profile, versions, argocd.password)
         events_install = upstream.load_all("argo-events", settings.events_version, "manifests/install.yaml")
-        ingress = Ingress(world)
+        ingress = Ingress(world, skips_ingress_without_tls_secret="traefik" in versions)  # corrected@current: D37
         pebble = start_pebble(procs, ingress.http_port, ingress.https_port)
         twins: list[Twin] = [
             CertManager(world),

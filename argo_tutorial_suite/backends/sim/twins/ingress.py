@@ -12,6 +12,11 @@ Rules (``kubernetes/ingress-nginx`` controller-v1.5.1 .. v1.15.1, ``internal/ing
   true), except ACME HTTP-01 paths ``/.well-known/acme-challenge/``; HTTPS serves the secret named in
   ``tls`` when it exists and its certificate is valid for the host (:func:`cert_covers`), else the
   "Kubernetes Ingress Controller Fake Certificate".
+
+Where the profile's Ingress controller is Traefik's Kubernetes Ingress NGINX provider (corrected@current, D37),
+one rule differs (``pkg/provider/kubernetes/ingress-nginx/kubernetes.go`` at v3.6.12, ``loadIngresses``: a
+``loadCertificates`` error -> ``continue``): an Ingress whose TLS Secret does not exist is not served at all (no
+route of it; Traefik's 404), where ingress-nginx serves it with its fake certificate.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import base64
 import itertools
 import ssl
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -58,11 +64,22 @@ def path_matches(ptype: str, path: str, req: str) -> bool:
     return p == "/" or req == p or req.startswith(p + "/")
 
 
-def route(ingresses: list[Obj], host: str, path: str) -> tuple[Obj, Obj] | None:
-    """(ingress, backend) for host+path: exact host, longest path."""
+def tls_secrets_missing(ing: Obj, exists: Callable[[str, str], bool]) -> bool:
+    """Whether an Ingress names a TLS Secret that does not exist (Traefik's provider then skips the Ingress)."""
+    ns = ing["metadata"].get("namespace", "default")
+    return any(
+        t.get("secretName") and not exists(ns, t["secretName"]) for t in (ing.get("spec") or {}).get("tls") or []
+    )
+
+
+def route(
+    ingresses: list[Obj], host: str, path: str, skip: Callable[[Obj], bool] = lambda _ing: False
+) -> tuple[Obj, Obj] | None:
+    """(ingress, backend) for host+path: exact host, longest path; ``skip``: Ingresses the controller does not
+    serve (Traefik's: those with a missing TLS Secret)."""
     best: tuple[int, Obj, Obj] | None = None
     for ing in ingresses:
-        if ingress_class(ing) != "nginx":
+        if ingress_class(ing) != "nginx" or skip(ing):
             continue
         for rule in (ing.get("spec") or {}).get("rules") or []:
             if rule.get("host", "") not in (host, ""):
@@ -107,8 +124,9 @@ def tls_secret(ingresses: list[Obj], host: str) -> tuple[str, str | None] | None
 
 
 class Ingress:
-    def __init__(self, world: World):
+    def __init__(self, world: World, skips_ingress_without_tls_secret: bool = False):
         self.world = world
+        self.strict_tls = skips_ingress_without_tls_secret  # Traefik's Ingress NGINX provider (D37)
         self.rr: dict[str, itertools.count[int]] = {}
         certs = world.procs.dir("ingress-tls")
         crt, key = self_signed("Kubernetes Ingress Controller Fake Certificate", ["ingress.local"], certs)
@@ -123,6 +141,12 @@ class Ingress:
             s.daemon_threads = True
             threading.Thread(target=s.serve_forever, daemon=True, name="sim-ingress").start()
         self.served: list[tuple[str, str, int, str]] = []  # (host, path, status, pod)
+
+    def unserved(self, ing: Obj) -> bool:
+        """An Ingress this controller does not serve now (Traefik: its TLS Secret is missing)."""
+        return self.strict_tls and tls_secrets_missing(
+            ing, lambda ns, name: self.world.get("v1", "Secret", name, ns) is not None
+        )
 
     @property
     def http_port(self) -> int:
@@ -236,7 +260,7 @@ class Ingress:
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n) if n else b""
                 ings = twin.world.list("networking.k8s.io/v1", "Ingress")
-                found = route(ings, host, path)
+                found = route(ings, host, path, twin.unserved)
                 if found is None:
                     twin.served.append((host, path, 404, ""))
                     return self._reply(
