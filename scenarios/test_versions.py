@@ -44,18 +44,13 @@ def client_for(pytestconfig: pytest.Config) -> httpx.Client | None:
 def test_floating_refs_resolve_as_pinned(pytestconfig: pytest.Config, static_steps: Steps) -> None:
     plan = Profile.load("as-written", "current").install_plan()
     assert drift.floating_refs(plan), "the tutorial's install script has no floating reference any more"
-    client = client_for(pytestconfig)
-    drifted: list[str] = []
-    try:
-        floating = drift.resolve(plan, Pins.load("current"), client)
-    finally:
-        if client is not None:
-            client.close()
     components = sorted({c.component for c in plan.commands() if c.component})
     today = lifecycle.today_utc()
+    drifted: list[str] = []
     client = client_for(pytestconfig)
     try:
-        statuses = lifecycle.status(components, client) if client else lifecycle.offline(components, today)
+        floating = drift.resolve(plan, Pins.load("current"), client)
+        statuses = lifecycle.status(components, client) if client else lifecycle.offline(components)
     finally:
         if client is not None:
             client.close()

@@ -522,13 +522,14 @@ def test_an_eventsource_outside_the_folder_is_a_note_not_a_guess(tmp_path: Path)
     assert any(g.startswith("NOT-IN-FOLDER") and "EventSource/ci/elsewhere" in g for g in got), got
 
 
-def _corrected_current_with(annotations: dict[str, str]) -> list[Finding]:
+def _annotated(pins: str, annotations: dict[str, str]) -> list[Finding]:
+    """INGRESS-ANNOTATION-UNSUPPORTED on the corrected profile at ``pins`` with ``annotations`` on its Ingresses."""
     from argo_tutorial_suite.paths import UPSTREAM
     from argo_tutorial_suite.static.engine import profile_bundle
     from argo_tutorial_suite.tutorial.profiles import Profile
     from argo_tutorial_suite.upstream import Upstream
 
-    bundle = profile_bundle(Profile.load("corrected", "current"), Upstream(UPSTREAM if UPSTREAM.is_dir() else None))
+    bundle = profile_bundle(Profile.load("corrected", pins), Upstream(UPSTREAM if UPSTREAM.is_dir() else None))
     for o in bundle.objects:
         if o.get("kind") == "Ingress":
             o.setdefault("metadata", {}).setdefault("annotations", {}).update(annotations)
@@ -538,19 +539,10 @@ def _corrected_current_with(annotations: dict[str, str]) -> list[Finding]:
 def test_an_nginx_annotation_traefik_ignores_is_a_finding_where_traefik_serves() -> None:
     """corrected@current installs Traefik's Ingress NGINX provider (D37): an ingress-nginx annotation it does not
     read (annotations.go at v3.6.12) is a finding; one it reads is not; where ingress-nginx serves, neither."""
-    assert not _corrected_current_with({"nginx.ingress.kubernetes.io/ssl-redirect": "true"})
-    got = _corrected_current_with({"nginx.ingress.kubernetes.io/configuration-snippet": "more_set_headers x"})
+    assert not _annotated("current", {"nginx.ingress.kubernetes.io/ssl-redirect": "true"})
+    got = _annotated("current", {"nginx.ingress.kubernetes.io/configuration-snippet": "more_set_headers x"})
     assert got and all("configuration-snippet is not one Traefik v3.6.12" in f.message for f in got)
-    from argo_tutorial_suite.paths import UPSTREAM
-    from argo_tutorial_suite.static.engine import profile_bundle
-    from argo_tutorial_suite.tutorial.profiles import Profile
-    from argo_tutorial_suite.upstream import Upstream
-
-    b = profile_bundle(Profile.load("corrected", "tutorial-2023"), Upstream(UPSTREAM if UPSTREAM.is_dir() else None))
-    for o in b.objects:
-        if o.get("kind") == "Ingress":
-            o.setdefault("metadata", {}).setdefault("annotations", {})["nginx.ingress.kubernetes.io/x"] = "1"
-    assert not [f for f in run(b) if f.rule == "INGRESS-ANNOTATION-UNSUPPORTED"]
+    assert not _annotated("tutorial-2023", {"nginx.ingress.kubernetes.io/x": "1"})
 
 
 def test_a_retired_component_is_judged_as_of_the_pins_day() -> None:

@@ -215,32 +215,21 @@ def flow_depth_bound(raw: bytes) -> int:
 NESTING_REFUSED = "exceeded maximum nesting depth"
 
 
-def _events_until(text: str, limit: int) -> Iterator[yaml.Event]:
-    """libyaml's events, stopped once the nesting passes ``limit``."""
-    depth = 0
-    for ev in yaml.parse(text, Loader=SAFE_LOADER):
-        yield ev
-        if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            depth += 1
-            if depth > limit:
-                return
-        elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            depth -= 1
-
-
 def deeper_than(text: str, limit: int) -> bool:
     """Whether libyaml's events nest deeper than ``limit`` (iterative in C, safe where composing would crash;
     it stops at the first event past the limit, as libyaml's flow scanning grows quadratic with the depth)."""
     depth = 0
     try:
-        for ev in _events_until(text, limit):
+        for ev in yaml.parse(text, Loader=SAFE_LOADER):
             if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
+                if depth > limit:
+                    return True
             elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
     except yaml.YAMLError as e:  # libyaml >= 0.2.6 (PyYAML 6.0.4's wheels) refuses 1000 levels itself
         return NESTING_REFUSED in str(e)
-    return depth > limit
+    return False
 
 
 def alias_ratio_allowed(decoded: int) -> float:

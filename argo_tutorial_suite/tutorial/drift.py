@@ -13,12 +13,10 @@ from dataclasses import dataclass
 
 import httpx
 
-from argo_tutorial_suite.tutorial import catalog
+from argo_tutorial_suite.tutorial import catalog, lifecycle
 from argo_tutorial_suite.tutorial.installplan import InstallPlan
 from argo_tutorial_suite.tutorial.profiles import PINS, Pins
 from argo_tutorial_suite.upstream import REPOS
-
-GITHUB_API = "https://api.github.com"
 
 
 @dataclass(frozen=True)
@@ -56,13 +54,10 @@ def resolve(plan: InstallPlan, pins: Pins, client: httpx.Client | None) -> list[
         if client is None:
             out.append(Floating(component, ref, pinned))
             continue
-        repo = REPOS[component]
         try:
-            r = client.get(
-                f"{GITHUB_API}/repos/{repo}/releases/latest", headers={"Accept": "application/vnd.github+json"}
+            out.append(
+                Floating(component, ref, pinned, str(lifecycle.latest_release(client, REPOS[component])["tag_name"]))
             )
-            r.raise_for_status()
-            out.append(Floating(component, ref, pinned, str(r.json()["tag_name"])))
         except (httpx.HTTPError, KeyError, ValueError) as e:
             out.append(Floating(component, ref, pinned, None, f"GitHub API: {e}"))
     return out

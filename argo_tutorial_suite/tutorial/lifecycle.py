@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from argo_tutorial_suite.upstream import REPOS
+
+if TYPE_CHECKING:  # httpx only when the drift job asks GitHub: the folder check's start-up does without it
+    import httpx
 
 GITHUB_API = "https://api.github.com"
 STALE_AFTER_DAYS = 365  # no release for a year: said, not a failure
@@ -89,22 +91,35 @@ class Status:
             "; FINDING: " + "; ".join(problems) if problems else "")  # fmt: skip
 
 
+ACCEPT = {"Accept": "application/vnd.github+json"}
+
+
+def latest_release(client: httpx.Client, repo: str) -> dict[str, Any]:
+    """``GET /repos/{repo}/releases/latest`` (``tag_name``, ``published_at``); an HTTP error raises."""
+    r = client.get(f"{GITHUB_API}/repos/{repo}/releases/latest", headers=ACCEPT)
+    r.raise_for_status()
+    data: dict[str, Any] = r.json()
+    return data
+
+
 def status(components: list[str], client: httpx.Client) -> list[Status]:
     """Each component's upstream status through the GitHub API (an API error is "not verified here", never a
     verdict)."""
+    import httpx
+
     out = []
     for c in components:
         repo = REPOS.get(c)
         if repo is None:
             continue
         try:
-            r = client.get(f"{GITHUB_API}/repos/{repo}", headers={"Accept": "application/vnd.github+json"})
+            r = client.get(f"{GITHUB_API}/repos/{repo}", headers=ACCEPT)
             r.raise_for_status()
             info = r.json()
-            rel = client.get(
-                f"{GITHUB_API}/repos/{repo}/releases/latest", headers={"Accept": "application/vnd.github+json"}
-            )
-            latest = rel.json() if rel.status_code == 200 else {}
+            try:
+                latest = latest_release(client, repo)
+            except httpx.HTTPStatusError:  # no release published (404): said as "no release found"
+                latest = {}
             out.append(Status(c, repo, bool(info.get("archived")), info.get("pushed_at"),
                               latest.get("tag_name"), latest.get("published_at")))  # fmt: skip
         except (httpx.HTTPError, ValueError, AttributeError) as e:
@@ -112,7 +127,7 @@ def status(components: list[str], client: httpx.Client) -> list[Status]:
     return out
 
 
-def offline(components: list[str], today: date) -> list[Status]:
+def offline(components: list[str]) -> list[Status]:
     """Without the network: only what is recorded here (the retirements), each status "not verified here"."""
     return [Status(c, REPOS[c], error="offline: pass --resolve-floating") for c in components if c in REPOS]
 

@@ -71,6 +71,9 @@ class Pins:
         return str(self.data["kubernetes"])
 
 
+TRAEFIK = "traefik"
+
+
 @dataclass(frozen=True)
 class Profile:
     name: str
@@ -130,6 +133,11 @@ class Profile:
         named = {step_component(s["title"]) for s in self._corrected_plan_data()["steps"]}
         installed = {step_component(s.title) for s in self.install_plan().steps}
         return {c for c in named - installed if c}
+
+    def ingress_controller(self) -> str:
+        """The Ingress controller this profile installs: ingress-nginx as the tutorial has it, or Traefik's Ingress
+        NGINX provider where the corrected profile replaces the retired ingress-nginx (D37)."""
+        return TRAEFIK if TRAEFIK in self.versions() else "ingress-nginx"
 
     def on_top_plan(self) -> InstallPlan | None:
         """As written: what the scenarios need on top of the tutorial's install on kind (workarounds of

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -79,7 +78,3 @@ class Follower:
         self._stop.set()
         self._thread.join(timeout=5)
         self.poll()
-
-
-def clock() -> float:
-    return time.monotonic()

@@ -55,7 +55,7 @@ from argo_tutorial_suite.proc import Runner
 from argo_tutorial_suite.redact import REDACTOR
 from argo_tutorial_suite.tools import Tool
 from argo_tutorial_suite.tutorial import images
-from argo_tutorial_suite.tutorial.profiles import Profile
+from argo_tutorial_suite.tutorial.profiles import TRAEFIK, Profile
 from argo_tutorial_suite.tutorial.stack import CONTROLLERS
 from argo_tutorial_suite.upstream import Upstream
 from argo_tutorial_suite.verdicts import diagnostics, live
@@ -352,7 +352,7 @@ class KindBackend:
         CA bundle, issuing root)."""
         if self._acme is None:
             name, ns = ("ingress-nginx-controller", "ingress-nginx")
-            if "traefik" in self.profile.versions():  # the corrected profile's controller at current pins (D37)
+            if self.profile.ingress_controller() == TRAEFIK:  # corrected@current's controller (D37)
                 name, ns = ("traefik", "traefik")
             elif "ingress-nginx" in self.mode.skipped and self.ingress_substitute is not None:
                 name, ns = (ingress_substitute.NAME, ingress_substitute.NAMESPACE)

@@ -45,7 +45,7 @@ from argo_tutorial_suite.backends.sim.world import Faults, Settings, World
 from argo_tutorial_suite.kube import Kube, api_client
 from argo_tutorial_suite.objects import Obj
 from argo_tutorial_suite.redact import REDACTOR
-from argo_tutorial_suite.tutorial.profiles import Profile
+from argo_tutorial_suite.tutorial.profiles import TRAEFIK, Profile
 from argo_tutorial_suite.tutorial.stack import CONTROLLERS, NAMESPACES
 from argo_tutorial_suite.upstream import Upstream
 from argo_tutorial_suite.verdicts.components import Ran
@@ -353,7 +353,7 @@ def start_sim(
         argocd = ApiServer(world, controller, swagger, settings.argocd_version).start()
         install(world, upstream, profile, versions, argocd.password)
         events_install = upstream.load_all("argo-events", settings.events_version, "manifests/install.yaml")
-        ingress = Ingress(world, skips_ingress_without_tls_secret="traefik" in versions)  # corrected@current: D37
+        ingress = Ingress(world, skips_ingress_without_tls_secret=profile.ingress_controller() == TRAEFIK)
         pebble = start_pebble(procs, ingress.http_port, ingress.https_port)
         twins: list[Twin] = [
             CertManager(world),
