@@ -101,6 +101,21 @@ def test_the_static_check_runs_installed_from_another_folder(installed: tuple[Pa
     assert check(bad).returncode == 1
 
 
+def test_the_folder_check_command_is_installed(installed: tuple[Path, Path], tmp_path: Path) -> None:
+    """``argo-tutorial-check`` (the wheel's console script) checks folders from anywhere, linter exit codes."""
+    python, _ = installed
+    command = python.parent / "argo-tutorial-check"
+    bad, clean = tmp_path / "bad", tmp_path / "clean"
+    for folder, text in ((bad, BAD_SERVICE), (clean, CLEAN)):
+        folder.mkdir()
+        (folder / "a.yaml").write_text(text)
+    got = _run(command, bad, clean, "--upstream-dir", UPSTREAM, cwd=tmp_path)
+    assert got.returncode == 1 and f"{bad}/a.yaml:" in got.stdout, got.stdout + got.stderr
+    assert f"{clean}: clean" in got.stdout
+    assert _run(command, clean, "--upstream-dir", UPSTREAM, cwd=tmp_path).returncode == 0
+    assert _run(command, tmp_path / "nowhere", cwd=tmp_path).returncode == 2
+
+
 def test_every_package_folder_is_listed_for_the_wheel() -> None:
     """pyproject.toml lists the packages (three of them are mapped from the top-level folders): a new folder of the
     library must be listed, or the installed suite misses it."""
