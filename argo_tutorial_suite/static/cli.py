@@ -10,6 +10,8 @@ The pytest path (``pytest scenarios -m static --manifests-dir DIR``) runs the sa
 from __future__ import annotations
 
 import argparse
+import gc
+import os
 import sys
 import time
 from pathlib import Path
@@ -108,7 +110,14 @@ def main(argv: list[str]) -> int:
 
 
 def run() -> None:
-    sys.exit(main(sys.argv[1:]))
+    """The console script. A check builds its objects once and frees them only at exit, so the cyclic garbage
+    collector is off (a short-lived process: about 10 % of a large folder's time) and the process ends without
+    tearing them down one by one (the output flushed first)."""
+    gc.disable()
+    code = main(sys.argv[1:])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

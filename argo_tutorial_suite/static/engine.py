@@ -10,18 +10,20 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
-from argo_tutorial_suite.objects import Obj, ref
-from argo_tutorial_suite.static import credentials, reading
+from argo_tutorial_suite.objects import Obj, Objects, ref
+from argo_tutorial_suite.static import credentials, forked, reading
 from argo_tutorial_suite.static.findings import Finding
 from argo_tutorial_suite.static.schemas import CrdSchema, load_stack_crds
 from argo_tutorial_suite.tutorial import catalog, kustomize
 from argo_tutorial_suite.tutorial.installplan import InstallPlan
 from argo_tutorial_suite.tutorial.profiles import Pins, Profile
 from argo_tutorial_suite.upstream import Upstream
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -51,16 +53,44 @@ class Bundle:
     root: Path | None = None  # the folder a participant's check reads (None for the tutorial's profiles)
     bytes_read: int = 0
     token_free: set[str] = field(default_factory=set)  # files whose text holds no token format
+    share: tuple[int, int] = (0, 1)  # (k, n): a heavy rule looks at every n-th source from the k-th
+    # made from sources, never copied by dataclasses.replace (a bundle of other sources makes its own)
+    _objects: tuple[int, int, Objects] | None = field(default=None, init=False, repr=False, compare=False)
+    _memo: dict[Callable[..., Any], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _files: dict[int, tuple[Obj, str]] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
-    def objects(self) -> list[Obj]:
-        return [s.obj for s in self.sources]
+    def objects(self) -> Objects:
+        """The objects, made once per state of ``sources`` (rules ask tens of times)."""
+        key = (id(self.sources), len(self.sources))
+        if self._objects is None or self._objects[:2] != key:
+            self._objects = (*key, Objects(s.obj for s in self.sources))
+            self._memo.clear()
+            self._files = None
+        return self._objects[2]
+
+    def derived(self, fn: Callable[[list[Obj]], T]) -> T:
+        """``fn(self.objects)``, computed once (a pure helper several rules share)."""
+        objs = self.objects
+        if fn not in self._memo:
+            self._memo[fn] = fn(objs)
+        value: T = self._memo[fn]
+        return value
+
+    def own_sources(self) -> list[Source]:
+        """The sources a heavy rule checks in this process (all of them, unless shared between processes)."""
+        k, n = self.share
+        return self.sources if n == 1 else self.sources[k::n]
 
     def file_of(self, o: Obj) -> str:
-        for s in self.sources:
-            if s.obj is o:
-                return s.file
-        return ""
+        """The file an object of this bundle came from ("" for another object)."""
+        self.objects  # noqa: B018  (renews the indexes when the sources changed)
+        if self._files is None:
+            self._files = {}
+            for s in self.sources:
+                self._files.setdefault(id(s.obj), (s.obj, s.file))
+        found = self._files.get(id(o))
+        return found[1] if found is not None and found[0] is o else ""
 
     def lines(self) -> dict[tuple[str, str], int]:
         """(file, object reference) -> the line the object starts on."""
@@ -73,6 +103,7 @@ class Bundle:
 
 Rule = Callable[[Bundle], Iterable[Finding]]
 RULES: list[Rule] = []
+HEAVY: set[str] = set()  # names of the rules whose objects two processes share on a large folder
 # rule ID -> the rule functions that report it ("loader": the engine's own, while reading a folder)
 RULE_IDS: dict[str, list[str]] = {}
 LOADER_IDS = (
@@ -91,9 +122,11 @@ LOADER_IDS = (
 RULE_IDS.update({i: ["loader"] for i in LOADER_IDS})
 
 
-def rule(*ids: str) -> Callable[[Rule], Rule]:
+def rule(*ids: str, heavy: bool = False) -> Callable[[Rule], Rule]:
     """Register a rule function with the rule IDs it reports (the registry ``tests/test_rule_registry.py``
-    holds to a case where each fires and one where it stays quiet)."""
+    holds to a case where each fires and one where it stays quiet); a ``heavy`` rule (work per object, about as
+    much as all the others together) checks each of ``Bundle.own_sources()`` alone, so that on a large folder
+    two processes share its objects."""
     if not ids:
         raise ValueError("a rule declares the rule IDs it reports")
 
@@ -103,6 +136,8 @@ def rule(*ids: str) -> Callable[[Rule], Rule]:
                 raise ValueError(f"rule ID {i} is the loader's own")
             RULE_IDS.setdefault(i, []).append(fn.__name__)
         RULES.append(fn)
+        if heavy:
+            HEAVY.add(fn.__name__)
         return fn
 
     return register
@@ -121,29 +156,45 @@ def run(bundle: Bundle) -> list[Finding]:
     from argo_tutorial_suite.static import rules  # noqa: F401  (registers the rules)
 
     findings = list(bundle.errors)
-    start = time.monotonic()
-    next_report = PROGRESS_AFTER
-    for i, r in enumerate(RULES):
-        elapsed = time.monotonic() - start
-        if elapsed > next_report:
-            next_report = elapsed + PROGRESS_AFTER
-            # a large folder: say what runs, so a long check never looks hung
-            print(f"[static] {elapsed:.0f}s: rule {i + 1}/{len(RULES)} {r.__name__} on {len(bundle.objects)} objects",
-                  file=sys.stderr, flush=True)  # fmt: skip
-        try:
-            findings.extend(r(bundle))
-        except Exception:  # a rule must not hide the others' findings, nor its own on the other objects
-            findings.extend(_one_object_at_a_time(r, bundle))
+    heavy = [r for r in RULES if r.__name__ in HEAVY]
+    light = [r for r in RULES if r.__name__ not in HEAVY]
+    if len(bundle.sources) < PARALLEL_RULES_FROM:
+        findings.extend(_run_rules(RULES, bundle))
+    else:  # the heavy rules' objects shared with a forked child, which works while this process runs the rest
+        theirs, ours = replace(bundle, share=(1, 2)), replace(bundle, share=(0, 2))
+        here = lambda: findings.extend(_run_rules(light, bundle) + _run_rules(heavy, ours))  # noqa: E731
+        findings.extend(forked.both(lambda: _run_rules(heavy, theirs), here, fork=True))
     lines = bundle.lines()
     located = [replace(f, line=lines.get((f.file, f.obj), 0)) if not f.line else f for f in findings]
     return sorted(set(catalog.tag(located)))
 
 
+def _run_rules(rules: list[Rule], bundle: Bundle) -> list[Finding]:
+    findings: list[Finding] = []
+    start = time.monotonic()
+    next_report = PROGRESS_AFTER
+    for i, r in enumerate(rules):
+        elapsed = time.monotonic() - start
+        if elapsed > next_report:
+            next_report = elapsed + PROGRESS_AFTER
+            # a large folder: say what runs, so a long check never looks hung
+            print(f"[static] {elapsed:.0f}s: rule {i + 1}/{len(rules)} {r.__name__} on {len(bundle.sources)} objects",
+                  file=sys.stderr, flush=True)  # fmt: skip
+        try:
+            findings.extend(r(bundle))
+        except Exception:  # a rule must not hide the others' findings, nor its own on the other objects
+            findings.extend(_one_object_at_a_time(r, bundle))
+    return findings
+
+
+PARALLEL_RULES_FROM = 5_000  # objects: below, a fork costs more than it saves
+
+
 def _one_object_at_a_time(r: Rule, bundle: Bundle) -> Iterator[Finding]:
     """A crashed rule, again on each object alone (what needs two objects together is lost only for this rule,
     only on this bundle); each object it still crashes on is a RULE-CRASH finding of its own."""
-    for s in bundle.sources:
-        alone = replace(bundle, sources=[s], errors=[])
+    for s in bundle.own_sources():
+        alone = replace(bundle, sources=[s], errors=[], share=(0, 1))
         try:
             yield from r(alone)
         except Exception as e:
@@ -181,8 +232,11 @@ def load_yaml_file(path: Path, display: str, bundle: Bundle, limits: reading.Lim
     if bundle.bytes_read > limits.total_bytes:
         bundle.errors.append(problem_finding(reading.over("folder size", limits.total_bytes, "bytes"), display))
         return []
-    parsed = reading.parse_file(raw, limits)
-    if not credentials.may_hold_token(raw):
+    # on a large file, the linear scans run in a child while this process parses
+    child = forked.start(lambda: reading.prescan(raw)) if len(raw) >= reading.PARALLEL_FROM_BYTES else None
+    parsed = reading.parse_file(raw, limits, child.result if child is not None else None)
+    tokens = child.result().tokens if child is not None else credentials.may_hold_token(raw)
+    if not tokens:
         bundle.token_free.add(display)
     if parsed.problem is not None:
         bundle.errors.append(problem_finding(parsed.problem, display))

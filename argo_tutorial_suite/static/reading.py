@@ -24,6 +24,8 @@ from typing import Any
 
 import yaml
 
+from argo_tutorial_suite.static import credentials, fastyaml
+
 # libyaml's safe loader when PyYAML was built with it (several times faster on large files), else the pure one
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -155,8 +157,9 @@ def over(bound: str, limit: int, unit: str, got: int | None = None) -> Problem:
 DOC_MARKER = re.compile(rb"^(---|\.\.\.)(?=[ \t\r\n]|$)", re.M)
 CONTENT_LINE = re.compile(rb"^[ \t]*[^ \t\r\n#]", re.M)
 BRACKETS = re.compile(rb"[\[\]{}]")
-DEEP_INDENT = re.compile(rb"^[ \t]{200}", re.M)
-ALIAS = re.compile(rb"(?:^|[\s\[{,:-])\*[^\s,\[\]{}]")
+DEEP_INDENT = re.compile(rb"\n[ \t]{200}")  # after a line break (the literal first: the engine skips to each)
+# an alias: "*" at a token's start (the literal first: the engine skips to each "*" in C)
+ALIAS = re.compile(rb"\*(?:(?<=[\s\[{,:-]\*)|(?<=^\*))[^\s,\[\]{}]")
 
 
 class _Lines:
@@ -201,6 +204,11 @@ def document_lines(raw: bytes) -> list[int]:
     if pending and (c := CONTENT_LINE.search(raw, pos)):
         starts.append(lines.at(c.start()))
     return starts
+
+
+def deep_indent(raw: bytes) -> bool:
+    """A line indented 200 columns or more: block nesting that may pass the depth bound."""
+    return DEEP_INDENT.search(raw) is not None or (len(raw) >= 200 and not raw[:200].strip(b" \t"))
 
 
 def flow_depth_bound(raw: bytes) -> int:
@@ -271,8 +279,30 @@ def expansion(node: yaml.Node) -> tuple[int, int]:
     return total, max(total - unique, 0)
 
 
-def parse(raw: bytes, limits: Limits = LIMITS) -> Parsed:
-    """A file's documents, each with its start line, or the problem that kept it from being read."""
+@dataclass(frozen=True)
+class Prescan:
+    """What linear scans of a file's bytes tell the parse: on a large file they run in a child process while this
+    one parses (see ``engine.load_yaml_file``)."""
+
+    decidable: bool  # fastyaml.decidable
+    lines: list[int]  # document_lines
+    tokens: bool  # credentials.may_hold_token
+
+
+def prescan(raw: bytes) -> Prescan:
+    return Prescan(fastyaml.decidable(raw), document_lines(raw), credentials.may_hold_token(raw))
+
+
+def parse(raw: bytes, limits: Limits = LIMITS, scan: Callable[[], Prescan] | None = None) -> Parsed:
+    """A file's documents, each with its start line, or the problem that kept it from being read (``scan``: the
+    file's :class:`Prescan`, when the caller computes it elsewhere)."""
+    parsed = _parse(raw, limits, scan, pyyaml=True)
+    assert parsed is not None
+    return parsed
+
+
+def _parse(raw: bytes, limits: Limits, scan: Callable[[], Prescan] | None, pyyaml: bool) -> Parsed | None:
+    """:func:`parse`; without ``pyyaml``, None where the fast reader does not take the file."""
     if b"\x00" in raw:
         return Parsed(problem=Problem("FILE-BINARY", "a binary file (it holds NUL bytes), not a YAML manifest",
                                       "remove it from the folder, or replace it with the manifest it should be"))  # fmt: skip
@@ -282,14 +312,17 @@ def parse(raw: bytes, limits: Limits = LIMITS) -> Parsed:
         return Parsed(problem=Problem("YAML-MALFORMED", "not a UTF-8 text file",
                                       "save it as UTF-8 (a manifest is YAML text), or remove it from the folder"))  # fmt: skip
     try:
-        if (flow_depth_bound(raw) > limits.depth or DEEP_INDENT.search(raw)) and deeper_than(text, limits.depth):
+        if (flow_depth_bound(raw) > limits.depth or deep_indent(raw)) and deeper_than(text, limits.depth):
             return Parsed(problem=over("nesting depth", limits.depth, "levels"))
         if ALIAS.search(raw):
             docs = _load_counting_aliases(text, limits)
             if isinstance(docs, Problem):
                 return Parsed(problem=docs)
         else:
-            docs = list(yaml.load_all(text, Loader=SAFE_LOADER))
+            fast = _fast(raw, scan) if len(raw) >= FAST_FROM_BYTES else None
+            if fast is None and not pyyaml:
+                return None
+            docs = fast if fast is not None else list(yaml.load_all(text, Loader=SAFE_LOADER))
     except yaml.YAMLError as e:
         if NESTING_REFUSED in str(e):
             return Parsed(problem=over("nesting depth", limits.depth, "levels"))
@@ -300,14 +333,24 @@ def parse(raw: bytes, limits: Limits = LIMITS) -> Parsed:
                                       "fix the indentation or quoting at that line"))  # fmt: skip
     except RecursionError:
         return Parsed(problem=over("nesting depth", limits.depth, "levels"))
-    lines = document_lines(raw)
+    lines = scan().lines if scan is not None else document_lines(raw)
     if len(lines) != len(docs):  # a construct the marker scan does not model: take libyaml's own marks
         lines = [n.start_mark.line + 1 for n in yaml.compose_all(text, Loader=SAFE_LOADER)]
         lines += [1] * (len(docs) - len(lines))
     return Parsed([Document(d, line) for d, line in zip(docs, lines, strict=False)])
 
 
+def _fast(raw: bytes, scan: Callable[[], Prescan] | None) -> list[Any] | None:
+    """The fast reader's documents, or None; with a scan under way elsewhere, rapidyaml reads meanwhile and its
+    answer is kept only when the scan finds the file decidable."""
+    if scan is None:
+        return fastyaml.load(raw)
+    docs = fastyaml.read(raw)
+    return docs if docs is not None and scan().decidable else None
+
+
 PARALLEL_FROM_BYTES = 4 * 1024 * 1024  # smaller files parse faster in one process than the fork costs
+FAST_FROM_BYTES = 256 * 1024  # below, PyYAML alone (a small folder's start-up stays without rapidyaml)
 
 
 def _chunks(raw: bytes, parts: int) -> list[tuple[int, bytes]]:
@@ -335,12 +378,14 @@ def _parse_piece(args: tuple[int, bytes, Limits]) -> tuple[list[Any], list[int],
     return [d.obj for d in parsed.documents], [d.line + offset for d in parsed.documents], parsed.problem is not None
 
 
-def parse_file(raw: bytes, limits: Limits = LIMITS) -> Parsed:
-    """:func:`parse`, in several processes for a large file (each piece a run of whole documents); any problem in
-    a piece is reported as the whole file's serial parse reports it."""
+def parse_file(raw: bytes, limits: Limits = LIMITS, scan: Callable[[], Prescan] | None = None) -> Parsed:
+    """:func:`parse`, in several processes for a large file (each piece a run of whole documents) unless the
+    fast reader takes it whole; any problem in a piece is reported as the whole file's serial parse reports it."""
     workers = min(os.cpu_count() or 1, 4)
     if len(raw) < PARALLEL_FROM_BYTES or workers < 2 or b"\x00" in raw:
-        return parse(raw, limits)
+        return parse(raw, limits, scan)
+    if not ALIAS.search(raw) and (fast := _parse(raw, limits, scan, pyyaml=False)) is not None:
+        return fast  # the fast reader took it whole: faster than forks
     pieces = _chunks(raw, workers)
     if len(pieces) < 2:
         return parse(raw, limits)

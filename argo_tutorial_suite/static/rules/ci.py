@@ -298,7 +298,7 @@ def argocd_address(b: Bundle) -> Iterator[Finding]:
 def http_calls(b: Bundle) -> Iterator[Finding]:
     """curl calls in steps: fail the step on HTTP errors; send JSON to the Argo CD API when it requires it."""
     argocd = b.pins.resolve("argo-cd", "stable") if b.pins else None
-    for o, where, c in workflow_containers(b.objects):
+    for o, where, c in b.derived(workflow_containers):
         for call in CURL.findall(_script(c)):
             flags = call.split()
             if not any(
@@ -327,7 +327,7 @@ def http_calls(b: Bundle) -> Iterator[Finding]:
 @rule("SHELL-XTRACE-SECRETS")
 def xtrace_secrets(b: Bundle) -> Iterator[Finding]:
     """``sh -x`` echoes every command, secrets from the environment included, into the step log."""
-    for o, where, c in workflow_containers(b.objects):
+    for o, where, c in b.derived(workflow_containers):
         cmd = [str(x) for x in c.get("command") or []]
         traced = (
             len(cmd) > 1
@@ -423,7 +423,7 @@ def duplicate_eventsource_service(b: Bundle) -> Iterator[Finding]:
 @rule("RUNTIME-PACKAGE-INSTALL")
 def runtime_package_install(b: Bundle) -> Iterator[Finding]:
     """Installing packages at run time needs internet in every run."""
-    for o, where, c in workflow_containers(b.objects):
+    for o, where, c in b.derived(workflow_containers):
         m = re.search(r"\b(apk (--no-cache )?add|apt-get install|yum install|pip install)\b[^\n]*", _script(c))
         if m:
             yield Finding(
@@ -439,7 +439,7 @@ def runtime_package_install(b: Bundle) -> Iterator[Finding]:
 def application_declared(b: Bundle) -> Iterator[Finding]:
     """The Application a step syncs by name is declared (not only in a screenshot)."""
     apps = {name(a) for a in of_kind(b.objects, "Application")}
-    for o, where, c in workflow_containers(b.objects):
+    for o, where, c in b.derived(workflow_containers):
         for app in sorted(set(re.findall(r"/api/v1/applications/([\w.-]+)/sync", _script(c)))):
             if app not in apps:
                 yield Finding(

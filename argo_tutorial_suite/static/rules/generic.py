@@ -10,12 +10,14 @@ from argo_tutorial_suite.objects import (
     CLUSTER_SCOPED_KINDS,
     CLUSTER_SCOPED_RESOURCES,
     Obj,
+    Objects,
     dig,
     find,
     kind,
     name,
     namespace,
     of_kind,
+    of_kind_in,
     ref,
 )
 from argo_tutorial_suite.static.engine import Bundle, rule
@@ -43,14 +45,14 @@ def builtin_group(group: str) -> bool:
     return "." not in group or group.endswith(".k8s.io")
 
 
-@rule("SCHEMA-INVALID", "SCHEMA-UNKNOWN-KIND", NO_CRD)
+@rule("SCHEMA-INVALID", "SCHEMA-UNKNOWN-KIND", NO_CRD, heavy=True)
 def schema(b: Bundle) -> Iterator[Finding]:
     """Each object against the Kubernetes OpenAPI schema of the target version or its CRD schema (the stack's, or
     one the folder holds); a custom resource whose CRD is in neither is a note, never a failure."""
     if b.pins is None:
         return
-    crds = {**crd_schemas([o for o in b.objects if kind(o) == "CustomResourceDefinition"]), **b.crds}
-    for s in b.sources:
+    crds = {**crd_schemas(list(of_kind(b.objects, "CustomResourceDefinition"))), **b.crds}
+    for s in b.own_sources():
         group = str(s.obj.get("apiVersion", "")).rpartition("/")[0]
         if not b.crds and group in STACK_GROUPS:
             continue  # no CRDs loaded (no upstream reference): CRs cannot be checked
@@ -104,7 +106,7 @@ def namespaces_exist(b: Bundle) -> Iterator[Finding]:
 @rule("INGRESS-BACKEND")
 def ingress_backends(b: Bundle) -> Iterator[Finding]:
     """Ingress backends name an existing Service and one of its ports."""
-    services = list(of_kind(b.objects, "Service")) + generated_services(b.objects)
+    services = Objects([*of_kind(b.objects, "Service"), *generated_services(b.objects)])
     for ing in of_kind(b.objects, "Ingress"):
         legacy = str(ing.get("apiVersion", "")) in ("networking.k8s.io/v1beta1", "extensions/v1beta1")
         for r in dig(ing, "spec", "rules", default=[]) or []:
@@ -221,7 +223,7 @@ CREDENTIAL_NAME = re.compile(
 def env_credentials(b: Bundle) -> Iterator[Finding]:
     """A credential written as a literal ``env`` value of a pod template or a Workflow template is committed in
     plain text as surely as a Secret's data (the value itself is never printed)."""
-    for owner, where, c in workflow_containers(b.objects):
+    for owner, where, c in b.derived(workflow_containers):
         for e in c.get("env") or []:
             if not isinstance(e, dict) or "value" not in e or not CREDENTIAL_NAME.search(str(e.get("name", ""))):
                 continue
@@ -332,7 +334,7 @@ def rbac(b: Bundle) -> Iterator[Finding]:
 @rule("PRIVILEGED-CONTAINER")
 def privileged(b: Bundle) -> Iterator[Finding]:
     """Privileged containers; rootless buildkit needs none (argo-workflows examples/buildkit-template.yaml)."""
-    for o, where, c in workflow_containers(b.objects):
+    for o, where, c in b.derived(workflow_containers):
         if dig(c, "securityContext", "privileged"):
             yield Finding(
                 "PRIVILEGED-CONTAINER",
@@ -357,9 +359,8 @@ def acme_reachability(b: Bundle) -> Iterator[Finding]:
             continue
         hosts = sorted(
             h
-            for ing in of_kind(b.objects, "Ingress")
-            if namespace(ing) == namespace(issuer)
-            and (dig(ing, "metadata", "annotations", default={}) or {}).get("cert-manager.io/issuer") == name(issuer)
+            for ing in of_kind_in(b.objects, namespace(issuer), "Ingress")
+            if (dig(ing, "metadata", "annotations", default={}) or {}).get("cert-manager.io/issuer") == name(issuer)
             for t in dig(ing, "spec", "tls", default=[]) or []
             for h in t.get("hosts") or []
         )

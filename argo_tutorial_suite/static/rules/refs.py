@@ -64,12 +64,14 @@ def workload_selector(b: Bundle) -> Iterator[Finding]:
 
 @rule("SERVICE-SELECTOR", "SERVICE-TARGETPORT", "PORT-UNDECLARED")
 def service_selects(b: Bundle) -> Iterator[Finding]:
-    tmpls = list(templates(b.objects))
+    by_namespace: dict[str, list[tuple[Obj, Obj]]] = {}
+    for o, t in templates(b.objects):
+        by_namespace.setdefault(namespace(o), []).append((o, t))
     for svc in of_kind(b.objects, "Service"):
         selector = dig(svc, "spec", "selector", default=None)
         if not selector:
             continue
-        same_ns = [(o, t) for o, t in tmpls if namespace(o) == namespace(svc)]
+        same_ns = by_namespace.get(namespace(svc), [])
         if not same_ns:
             continue  # the pods it selects are not described here
         picked = [t for _, t in same_ns if selector_matches(selector, dig(t, "metadata", "labels", default={}))]
