@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from argo_tutorial_suite.static import reading
 from argo_tutorial_suite.static.engine import directory_bundle, run
@@ -95,6 +96,54 @@ def test_each_bound_is_named_when_crossed(tmp_path: Path) -> None:
     assert "file size bound of 1,000 bytes" in found["big.yaml"]
     assert "object count bound of 20 objects" in found["many.yaml"]
     assert "nesting depth bound of 30 levels" in found["deep.yaml"]
+
+
+def test_the_memory_bounds_are_checked_before_parsing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nodes (the folder's and one document's) and documents are counted on the bytes: what crosses a bound is
+    never parsed (the parser, broken here on purpose, is never called for it)."""
+    (tmp_path / "nodes.yaml").write_text("items:\n" + "- a\n" * 400)
+    (tmp_path / "docs.yaml").write_text("---\na: 1\n" * 50)
+    (tmp_path / "one.yaml").write_text("items: [" + ",".join(["{}"] * 100) + "]\n")
+
+    def no_parse(*_a: object, **_k: object) -> reading.Parsed:
+        raise AssertionError("parsed a file past a bound")
+
+    monkeypatch.setattr(reading, "parse_file", no_parse)
+    for name, limits, bound in (
+        ("nodes.yaml", reading.Limits(nodes=500), "YAML node bound of 500 nodes"),
+        ("docs.yaml", reading.Limits(objects=20), "object count bound of 20 objects"),
+        ("one.yaml", reading.Limits(document_nodes=150), "document node bound of 150 nodes"),
+    ):
+        folder = tmp_path / name.split(".")[0]
+        folder.mkdir()
+        (folder / name).write_bytes((tmp_path / name).read_bytes())
+        [f] = by_rule(check(folder, limits), "INPUT-LIMIT")
+        assert bound in f.message, f.message
+
+
+def test_node_estimate_is_never_below_the_nodes_parsed() -> None:
+    """The estimate bounds what PyYAML builds: every node of a composed document is counted, on documents of
+    each shape (block maps and lists, flow maps and lists, nested, scalars of every style)."""
+
+    def count(n: yaml.Node) -> int:
+        if isinstance(n, yaml.MappingNode):
+            return 1 + sum(count(k) + count(v) for k, v in n.value)
+        if isinstance(n, yaml.SequenceNode):
+            return 1 + sum(count(x) for x in n.value)
+        return 1
+
+    samples = [
+        "a: 1\nb:\n  c: [1, 2, {d: e}]\n  f:\n  - g\n  - h: i\n    j: k\n",
+        "- [a, b, [c, d]]\n- {x: y, z: [1]}\n- - - deep\n",
+        "k: |\n  text\n  more\nl: 'q'\nm: \"r\"\n",
+        "[{a: 1}, {b: 2}, [], {}]\n",
+        "a: 1\nb: 2",  # no line break at the end
+        "{a: [1,2,3], b: {c: d}}\n",
+        "- a: 1\n  b: 2\n- c\n",
+    ]
+    for text in samples:
+        nodes = sum(count(d) for d in yaml.compose_all(text, Loader=reading.SAFE_LOADER) if d is not None)
+        assert reading.node_estimate(text.encode()) >= nodes, text
 
 
 def test_brackets_inside_strings_do_not_count_as_nesting(tmp_path: Path) -> None:

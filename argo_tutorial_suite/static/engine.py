@@ -52,6 +52,7 @@ class Bundle:
     label: str = ""
     root: Path | None = None  # the folder a participant's check reads (None for the tutorial's profiles)
     bytes_read: int = 0
+    nodes_estimated: int = 0  # reading.node_estimate of the files read so far
     token_free: set[str] = field(default_factory=set)  # files whose text holds no token format
     share: tuple[int, int] = (0, 1)  # (k, n): a heavy rule looks at every n-th source from the k-th
     # made from sources, never copied by dataclasses.replace (a bundle of other sources makes its own)
@@ -232,6 +233,24 @@ def load_yaml_file(path: Path, display: str, bundle: Bundle, limits: reading.Lim
     if bundle.bytes_read > limits.total_bytes:
         bundle.errors.append(problem_finding(reading.over("folder size", limits.total_bytes, "bytes"), display))
         return []
+    # the bounds that keep memory bounded, checked on the bytes before anything is parsed
+    nodes = reading.node_estimate(raw)
+    bundle.nodes_estimated += nodes
+    if bundle.nodes_estimated > limits.nodes:
+        bundle.errors.append(
+            problem_finding(reading.over("YAML node", limits.nodes, "nodes", bundle.nodes_estimated), display)
+        )
+        return []
+    if nodes > limits.document_nodes and (largest := reading.largest_document(raw)) > limits.document_nodes:
+        bundle.errors.append(
+            problem_finding(reading.over("document node", limits.document_nodes, "nodes", largest), display)
+        )
+        return []
+    if len(bundle.sources) + reading.document_bound(raw) > limits.objects:
+        documents = len(reading.document_lines(raw))
+        if len(bundle.sources) + documents > limits.objects:
+            bundle.errors.append(problem_finding(reading.over("object count", limits.objects, "objects"), display))
+            return []
     # on a large file, the linear scans run in a child while this process parses
     child = forked.start(lambda: reading.prescan(raw)) if len(raw) >= reading.PARALLEL_FROM_BYTES else None
     parsed = reading.parse_file(raw, limits, child.result if child is not None else None)

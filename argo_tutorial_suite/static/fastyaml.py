@@ -76,23 +76,40 @@ _CLOSERS = re.compile(rb"[\]}]")
 _COLON_BEFORE_FLOW = re.compile(rb"(?<![\"']):[,?\[\]{}]")
 
 
-def _in_flow(raw: bytes, pos: int) -> bool:
-    """Whether ``pos`` may lie inside a flow collection: brackets opened and not closed since its document's
-    start, or an opening bracket earlier on its line (either way, a bracket in a string or comment counts)."""
-    marker = raw.rfind(b"\n---", 0, pos)
-    start = marker + 1 if marker >= 0 else 0
-    opened = raw.count(b"[", start, pos) + raw.count(b"{", start, pos)
-    closed = raw.count(b"]", start, pos) + raw.count(b"}", start, pos)
-    line = raw[raw.rfind(b"\n", 0, pos) + 1 : pos]
-    return opened != closed or b"[" in line or b"{" in line
+def _colon_in_flow(raw: bytes) -> bool:
+    """A colon of :data:`_COLON_BEFORE_FLOW` that may lie inside a flow collection: brackets opened and not closed
+    since its document's start, or an opening bracket earlier on its line (a bracket in a string or comment counts
+    too). One pass: the counts move from one match to the next."""
+    depth = 0
+    doc = line = seen = 0  # where the current document and line start; the end of what has been counted
+    opener_on_line = False
+    for m in _COLON_BEFORE_FLOW.finditer(raw):
+        pos = m.start()
+        marker = raw.rfind(b"\n---", seen, pos)
+        if marker >= 0:  # a new document since the last match: count from it
+            doc, seen, depth = marker + 1, marker + 1, 0
+        depth += raw.count(b"[", seen, pos) + raw.count(b"{", seen, pos)
+        depth -= raw.count(b"]", seen, pos) + raw.count(b"}", seen, pos)
+        newline = raw.rfind(b"\n", max(seen, doc), pos)
+        if newline >= 0:
+            line, opener_on_line = newline + 1, False
+        start = max(line, seen)
+        opener_on_line = opener_on_line or raw.find(b"[", start, pos) >= 0 or raw.find(b"{", start, pos) >= 0
+        seen = pos
+        if depth != 0 or opener_on_line:
+            return True
+    return False
 
 
 def _closer_opens_a_value(raw: bytes) -> bool:
     """A "]" or "}" after only indentation and dashes on its line, or after a colon (each closer looked at: a
-    regex anchored at every line break costs more than the few closers a large block-style file holds)."""
+    regex anchored at every line break costs more than the few closers a large block-style file holds). Linear:
+    the look back stops at the first other character, and runs of blanks and dashes end at one closer each."""
     for m in _CLOSERS.finditer(raw):
-        before = raw[raw.rfind(b"\n", 0, m.start()) + 1 : m.start()].rstrip(b" \t-")
-        if not before or before.endswith(b":"):
+        i = m.start() - 1
+        while i >= 0 and raw[i] in b" \t-":
+            i -= 1
+        if i < 0 or raw[i] in b"\n:":
             return True
     return False
 
@@ -110,7 +127,7 @@ def decidable(raw: bytes) -> bool:
     if _REFUSED_ASCII.search(raw) or (not raw.isascii() and _REFUSED_UTF8.search(raw)):
         return False
     lines = b"\n" + raw
-    if any(_in_flow(raw, m.start()) for m in _COLON_BEFORE_FLOW.finditer(raw)):
+    if _colon_in_flow(raw):
         return False
     return _RISKY.search(lines) is None and not _closer_opens_a_value(raw)
 
@@ -138,13 +155,16 @@ def read(raw: bytes) -> list[Any] | None:
     try:
         if not (tree.is_stream(root) or tree.num_children(root) or tree.has_val(root)):
             return []
+        stream = tree.is_stream(root)
         text = ryml.emit_json_malloc(tree, root)
+        del tree  # its memory goes before the objects are made (a large file's peak: text and objects only)
         if b"{" in raw and _TYPED_KEY.search(text):  # block keys: the scan of the bytes saw them already
             return None
-        if tree.is_stream(root):  # its JSON is the list of its documents
-            docs = json.loads(text, parse_constant=_no_constant)
+        docs = json.loads(text, parse_constant=_no_constant)
+        del text
+        if stream:  # its JSON is the list of its documents
             return docs if isinstance(docs, list) else None
-        return [json.loads(text, parse_constant=_no_constant)]
+        return [docs]
     except (ValueError, RuntimeError):
         return None
 

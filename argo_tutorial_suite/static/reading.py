@@ -40,6 +40,12 @@ class Limits:
     objects: int = 200_000
     depth: int = 100
     files: int = 20_000
+    # YAML nodes, estimated before parsing (:func:`node_estimate`): a parsed node costs up to about 150 bytes,
+    # so 2.5 million keep a check under 500 MB whatever the shape (35,000 ConfigMaps hold about 500,000)
+    nodes: int = 2_500_000
+    # one document's nodes: PyYAML composes a whole document's node graph (about 550 bytes a node) before it
+    # makes its objects; the largest CRDs hold about 50,000
+    document_nodes: int = 400_000
 
 
 LIMITS = Limits()
@@ -149,8 +155,26 @@ def over(bound: str, limit: int, unit: str, got: int | None = None) -> Problem:
     return Problem(
         "INPUT-LIMIT",
         f"over the {bound} bound of {limit:,} {unit}{seen}: not read",
-        "split it, or check it with a larger bound (--max-file-bytes and the like)",
+        "split it into smaller folders and check each (the bounds keep a check's memory under 500 MB)",
     )
+
+
+def node_estimate(raw: bytes) -> int:
+    """An upper estimate of the YAML nodes ``raw`` parses to, from byte counts alone: a block line holds at most
+    a key, a value and the mapping they open (a "- " item one more), a flow separator or bracket one or two."""
+    lines = raw.count(b"\n") + 1  # the last line may lack its line break
+    return 2 * lines + raw.count(b"- ") + 2 * raw.count(b",") + raw.count(b"[") + raw.count(b"{")
+
+
+def largest_document(raw: bytes) -> int:
+    """:func:`node_estimate` of ``raw``'s largest document (cut at its "---" markers)."""
+    cuts = [m.start() for m in DOC_MARKER.finditer(raw)] + [len(raw)]
+    return max(node_estimate(raw[a:b]) for a, b in itertools.pairwise([0, *cuts]))
+
+
+def document_bound(raw: bytes) -> int:
+    """An upper bound of the documents ``raw`` holds (every "---" counted, also inside a scalar)."""
+    return raw.count(b"---") + 1
 
 
 # -- one file -------------------------------------------------------------------------------------
