@@ -163,7 +163,7 @@ def node_estimate(raw: bytes) -> int:
     """An upper estimate of the YAML nodes ``raw`` parses to, from byte counts alone: a block line holds at most
     a key, a value and the mapping they open (a "- " item one more), a flow separator or bracket one or two."""
     lines = raw.count(b"\n") + 1  # the last line may lack its line break
-    return 2 * lines + raw.count(b"- ") + 2 * raw.count(b",") + raw.count(b"[") + raw.count(b"{")
+    return 2 * lines + 1 + raw.count(b"- ") + 2 * raw.count(b",") + raw.count(b"[") + raw.count(b"{")
 
 
 def largest_document(raw: bytes) -> int:
