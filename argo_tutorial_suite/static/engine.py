@@ -241,7 +241,10 @@ def load_yaml_file(path: Path, display: str, bundle: Bundle, limits: reading.Lim
             problem_finding(reading.over("YAML node", limits.nodes, "nodes", bundle.nodes_estimated), display)
         )
         return []
-    if nodes > limits.document_nodes and (largest := reading.largest_document(raw)) > limits.document_nodes:
+    if (
+        nodes > limits.document_nodes
+        and (largest := reading.largest_document(raw, limits.document_nodes)) > limits.document_nodes
+    ):
         bundle.errors.append(
             problem_finding(reading.over("document node", limits.document_nodes, "nodes", largest), display)
         )
@@ -251,10 +254,10 @@ def load_yaml_file(path: Path, display: str, bundle: Bundle, limits: reading.Lim
         if len(bundle.sources) + documents > limits.objects:
             bundle.errors.append(problem_finding(reading.over("object count", limits.objects, "objects"), display))
             return []
-    # on a large file, the linear scans run in a child while this process parses
+    # on a large file, the linear scans run in a child while this process parses (and looks for tokens)
     child = forked.start(lambda: reading.prescan(raw)) if len(raw) >= reading.PARALLEL_FROM_BYTES else None
     parsed = reading.parse_file(raw, limits, child.result if child is not None else None)
-    tokens = child.result().tokens if child is not None else credentials.may_hold_token(raw)
+    tokens = credentials.may_hold_token(raw)
     if not tokens:
         bundle.token_free.add(display)
     if parsed.problem is not None:

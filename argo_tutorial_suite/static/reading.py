@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from argo_tutorial_suite.static import credentials, fastyaml
+from argo_tutorial_suite.static import fastyaml
 
 # libyaml's safe loader when PyYAML was built with it (several times faster on large files), else the pure one
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -159,17 +159,25 @@ def over(bound: str, limit: int, unit: str, got: int | None = None) -> Problem:
     )
 
 
-def node_estimate(raw: bytes) -> int:
-    """An upper estimate of the YAML nodes ``raw`` parses to, from byte counts alone: a block line holds at most
-    a key, a value and the mapping they open (a "- " item one more), a flow separator or bracket one or two."""
-    lines = raw.count(b"\n") + 1  # the last line may lack its line break
-    return 2 * lines + 1 + raw.count(b"- ") + 2 * raw.count(b",") + raw.count(b"[") + raw.count(b"{")
+def node_estimate(raw: bytes, start: int = 0, end: int | None = None) -> int:
+    """An upper estimate of the YAML nodes ``raw[start:end]`` parses to, from byte counts alone: a block line
+    holds at most a key, a value and the mapping they open (a "- " item one more), a flow separator or bracket one
+    or two."""
+    end = len(raw) if end is None else end
+    lines = raw.count(b"\n", start, end) + 1  # the last line may lack its line break
+    flow = 2 * raw.count(b",", start, end) + raw.count(b"[", start, end) + raw.count(b"{", start, end)
+    return 2 * lines + 1 + raw.count(b"- ", start, end) + flow
 
 
-def largest_document(raw: bytes) -> int:
-    """:func:`node_estimate` of ``raw``'s largest document (cut at its "---" markers)."""
-    cuts = [m.start() for m in DOC_MARKER.finditer(raw)] + [len(raw)]
-    return max(node_estimate(raw[a:b]) for a, b in itertools.pairwise([0, *cuts]))
+_MARKER_AFTER_BREAK = re.compile(rb"\n(?:---|\.\.\.)(?=[ \t\r\n]|\Z)")  # the literal first: a fast skip
+
+
+def largest_document(raw: bytes, above: int) -> int:
+    """:func:`node_estimate` of ``raw``'s largest document (cut at its "---" markers) when it is over ``above``,
+    else at most ``above`` (a document of n bytes estimates under 2n + 3 nodes: only long ones are counted)."""
+    cuts = [m.start() for m in _MARKER_AFTER_BREAK.finditer(raw)] + [len(raw)]
+    long = [(a, b) for a, b in itertools.pairwise([0, *cuts]) if 2 * (b - a) + 3 > above]
+    return max((node_estimate(raw, a, b) for a, b in long), default=0)
 
 
 def document_bound(raw: bytes) -> int:
@@ -310,11 +318,10 @@ class Prescan:
 
     decidable: bool  # fastyaml.decidable
     lines: list[int]  # document_lines
-    tokens: bool  # credentials.may_hold_token
 
 
 def prescan(raw: bytes) -> Prescan:
-    return Prescan(fastyaml.decidable(raw), document_lines(raw), credentials.may_hold_token(raw))
+    return Prescan(fastyaml.decidable(raw), document_lines(raw))
 
 
 def parse(raw: bytes, limits: Limits = LIMITS, scan: Callable[[], Prescan] | None = None) -> Parsed:
