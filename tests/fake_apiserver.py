@@ -95,6 +95,13 @@ def handler(b: Behaviour) -> type[BaseHTTPRequestHandler]:
             if url.path == "/version":
                 self._send(200, {"gitVersion": "v1.34.0"})
                 return
+            if "/proxy" in url.path:  # a Service through the API server's proxy: 503 without a Service to reach
+                parts = url.path.split("/")
+                svc = parts[6].split(":")[1] if ":" in parts[6] else parts[6]
+                known = any(o.get("kind") == "Service" and o["metadata"].get("name") == svc
+                            and o["metadata"].get("namespace") == parts[4] for o in b.objects)  # fmt: skip
+                self._send(200 if known else 503, b"<html>ui</html>" if known else {"message": "no endpoints"})
+                return
             if url.path.endswith("/log"):
                 parts = url.path.split("/")
                 self._send(200, b.logs.get(f"{parts[4]}/{parts[6]}", "").encode())

@@ -74,6 +74,7 @@ def stack(pins: str = "current") -> list[Obj]:
     out.append({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": meta("argocd-application-controller", "argocd"),
                 "spec": {"replicas": 1}, "status": {"replicas": 1, "readyReplicas": 1, "currentReplicas": 1,
                                                     "updatedReplicas": 1, "availableReplicas": 1}})  # fmt: skip
+    out.append({"apiVersion": "v1", "kind": "Namespace", "metadata": meta("argo")})
     for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
         out.append({"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind, "metadata": meta("cert-manager-webhook"),
                     "webhooks": [{"name": "w", "clientConfig": {"caBundle": "Y2E="}}]})  # fmt: skip
@@ -182,6 +183,18 @@ def test_the_stack_alone_is_reached_with_versions_against_both_pins() -> None:
         "current: =" in steps["install:argo-cd"].detail and "tutorial-2023: v2.6.3" in steps["install:argo-cd"].detail
     )
     assert steps["app"].reach is Reach.NOT_YET
+
+
+def test_the_uis_through_the_api_servers_proxy() -> None:
+    objs = stack()
+    assert by_key(read(objs))["ui:Argo CD UI"].reach is Reach.STUCK  # no argocd-server Service to reach
+    objs += [
+        {"apiVersion": "v1", "kind": "Service", "metadata": meta(n, ns)}
+        for ns, n in (("argocd", "argocd-server"), ("argo", "argo-server"))
+    ]
+    steps = by_key(read(objs))
+    assert steps["ui:Argo CD UI"].reach is Reach.REACHED and "answered 200" in steps["ui:Argo CD UI"].detail
+    assert steps["ui:Argo Workflows UI"].reach is Reach.REACHED
 
 
 def test_a_broken_controller_is_stuck_with_its_pod_problem() -> None:

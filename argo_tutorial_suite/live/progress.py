@@ -109,6 +109,29 @@ def stack(snap: Snapshot) -> Iterator[Step]:
         yield _step(f"install:{comp}", "Install", title, reach, detail, {"health": st.health.detail})
 
 
+def admin_secret(snap: Snapshot) -> Iterator[Step]:
+    """``argocd-initial-admin-secret``: its name only (Secrets are read as metadata)."""
+    ns, secret = inventory.ADMIN_SECRET
+    if "argo-cd" not in snap.components:
+        return
+    names = {name(o) for o in snap.components["argo-cd"][0] if o.get("kind") == "Secret"}
+    title = "the first admin password can be read"
+    if secret in names:
+        yield _step("admin-secret", "Install", title, Reach.REACHED, f"Secret {ns}/{secret} exists")
+    else:
+        yield _step("admin-secret", "Install", title, Reach.NOT_YET,
+                    f"Secret {ns}/{secret} not found: deleted after the first password change (log in with the new "
+                    "one), or Argo CD has not made it yet")  # fmt: skip
+
+
+def uis(snap: Snapshot) -> Iterator[Step]:
+    for title, seen in snap.uis.items():
+        reach = Reach.REACHED if seen.startswith("answered") else Reach.STUCK
+        yield _step(
+            f"ui:{title}", "Install", f"the {title} answers", reach, f"{title} (through the API server's proxy): {seen}"
+        )
+
+
 # -- Argo CD -------------------------------------------------------------------------------------------
 def application(snap: Snapshot) -> Iterator[Step]:
     title = "the Argo CD Application synced and healthy"
@@ -465,6 +488,8 @@ def steps(snap: Snapshot) -> list[Step]:
     sensors = snap.of("Sensor")
     return [
         *stack(snap),
+        *admin_secret(snap),
+        *uis(snap),
         *application(snap),
         *rollout(snap),
         *_pod_step("eventsource", "the EventSource runs", ci, "eventsource-name", snap, "EventSource"),

@@ -210,6 +210,14 @@ class ReadOnlyKube:
                 out.append(item)
         return out
 
+    def through_proxy(self, namespace: str, service: str) -> int:
+        """The HTTP status a Service answers a GET with, through the API server's proxy (``scheme:name:port``
+        in ``service``): how the UIs the tutorial port-forwards are reached without kubectl."""
+        r = self._get(f"/api/v1/namespaces/{namespace}/services/{service}/proxy/")
+        if r.status_code in (401, 403):
+            raise ApiProblem("forbidden", f"{r.status_code} on the proxy to {namespace}/{service}: {_reason(r)}")
+        return r.status_code
+
     def post_through_proxy(self, path: str, headers: dict[str, str], content: bytes, timeout: float) -> httpx.Response:
         """The one write, for ``--probe`` only: a POST to a Service through the API server's proxy
         (``/api/v1/namespaces/NS/services/NAME:PORT/proxy/...``); any other path is refused here."""

@@ -34,6 +34,11 @@ CLUSTER_WIDE: tuple[tuple[str, str], ...] = (
     ("v1", "Pod"),
 )
 FATAL = ("unreachable", "unauthorized", "timeout")
+# the two UIs the tutorial port-forwards, reached through the API server's service proxy (scheme:name:port)
+UIS: dict[str, tuple[str, str]] = {
+    "Argo CD UI": ("argocd", "https:argocd-server:https"),
+    "Argo Workflows UI": ("argo", "https:argo-server:web"),
+}
 
 
 @dataclass
@@ -48,6 +53,7 @@ class Snapshot:
     objects: dict[str, list[Obj]] = field(default_factory=dict)  # kind: objects (cluster-wide)
     unread: dict[str, str] = field(default_factory=dict)  # what could not be read: the one-line reason
     sensor_logs: dict[str, str] = field(default_factory=dict)  # "ns/pod": its last lines
+    uis: dict[str, str] = field(default_factory=dict)  # UI title: what its Service answered through the proxy
     fatal: str | None = None
     seconds: float = 0.0
     calls: int = 0
@@ -127,7 +133,19 @@ def read(participant: str, kube: ReadOnlyKube, progress: Callable[[str], None] =
                 if e.kind in FATAL:
                     snap.fatal = str(e)
                     return snap
-                snap.unread[kind + "s"] = "not installed (no CRD)" if e.kind == "not-found" else str(e)
+                if e.kind != "not-found":  # a CRD not installed: none of that kind (the step is "not yet")
+                    snap.unread[kind + "s"] = str(e)
+        progress("the UIs")
+        for title, (ns, service) in UIS.items():
+            if ns in snap.namespaces:
+                try:
+                    code = kube.through_proxy(ns, service)
+                    snap.uis[title] = f"answered {code}" if code < 400 else f"failed: {code}"
+                except ApiProblem as e:
+                    if e.kind in FATAL and e.kind != "timeout":
+                        snap.fatal = str(e)
+                        return snap
+                    snap.uis[title] = f"failed: {e}"
         progress("Sensor logs")
         for pod in snap.of("Pod"):
             if "sensor-name" in ((pod.get("metadata") or {}).get("labels") or {}):
