@@ -127,7 +127,7 @@ def test_the_pytest_path_is_the_same_read_only_check(sim_cluster: tuple[Path, Ku
             f"--artifacts={tmp_path / 'artifacts'}",
             "-q",
             "-rsf",
-        ],  # fmt: skip
+        ],
         cwd=root,
         env=env,
         capture_output=True,
