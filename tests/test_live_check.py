@@ -359,3 +359,34 @@ def test_the_board_renders_every_format() -> None:
     assert "| a | stuck here (D10) |" in board.markdown(rows)
     assert json.loads(board.as_json(rows))[0]["steps"][0]["defect"] == "D10"
     assert 'class="stuck"' in board.html_page(rows)
+
+
+def test_the_html_board_in_a_real_browser(tmp_path: Path) -> None:
+    """Rendered by headless Chromium: the DOM it builds has a row per participant and the stuck cell with its
+    defect, and the screenshot paints stuck cells red and reached ones green (the page's own CSS, no script)."""
+    from tests.browser import colours, render
+
+    rows = [
+        board.Row(
+            "alice",
+            "x",
+            [
+                progress.Step("app", "Argo CD", "the Application", Reach.REACHED, "synced"),
+                progress.Step("wf", "CI", "the Workflow", Reach.NOT_YET, "none"),
+            ],
+        ),  # fmt: skip
+        board.Row(
+            "bob",
+            "y",
+            [
+                progress.Step("app", "Argo CD", "the Application", Reach.STUCK, "kustomize", {}, "D10", "same names"),
+                progress.Step("wf", "CI", "the Workflow", Reach.NOT_YET, "none"),
+            ],
+        ),  # fmt: skip
+    ]
+    page = tmp_path / "board.html"
+    page.write_text(board.html_page(rows))
+    dom = render(page, tmp_path / "board.png")
+    assert dom.count('<td class="p">') == 2 and "stuck here D10" in dom and "1 on track, 1 stuck" in dom
+    seen = colours(tmp_path / "board.png")
+    assert seen[(0xF6, 0xB8, 0xB8)] > 500 and seen[(0xC8, 0xEF, 0xC8)] > 500, seen.most_common(6)
