@@ -374,7 +374,7 @@ def test_the_html_board_in_a_real_browser(tmp_path: Path) -> None:
                 progress.Step("app", "Argo CD", "the Application", Reach.REACHED, "synced"),
                 progress.Step("wf", "CI", "the Workflow", Reach.NOT_YET, "none"),
             ],
-        ),  # fmt: skip
+        ),
         board.Row(
             "bob",
             "y",
@@ -382,7 +382,7 @@ def test_the_html_board_in_a_real_browser(tmp_path: Path) -> None:
                 progress.Step("app", "Argo CD", "the Application", Reach.STUCK, "kustomize", {}, "D10", "same names"),
                 progress.Step("wf", "CI", "the Workflow", Reach.NOT_YET, "none"),
             ],
-        ),  # fmt: skip
+        ),
     ]
     page = tmp_path / "board.html"
     page.write_text(board.html_page(rows))
