@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from argo_tutorial_suite.live.readonly import ApiProblem, ReadOnlyKube
-from argo_tutorial_suite.objects import Obj, name, namespace
-from argo_tutorial_suite.tutorial.stack import COMPONENT_NS, component_objects
+from argo_tutorial_suite.live.readonly import CLUSTER_SCOPED, ApiProblem, ReadOnlyKube
+from argo_tutorial_suite.objects import Obj, name
+from argo_tutorial_suite.objects import namespace as namespace_of
+from argo_tutorial_suite.tutorial.stack import COMPONENT_NS, WEBHOOKS, WORKLOADS, component_objects
 
 # (api version, kind) read across the cluster, in this order
 CLUSTER_WIDE: tuple[tuple[str, str], ...] = (
@@ -34,6 +36,13 @@ CLUSTER_WIDE: tuple[tuple[str, str], ...] = (
     ("v1", "Pod"),
 )
 FATAL = ("unreachable", "unauthorized", "timeout")
+PARALLEL_READS = 6  # GETs in flight on one cluster (its API server answers each in milliseconds)
+# what the components' readiness is judged by (tutorial.stack.component_objects): read once, cluster-wide
+COMPONENT_KINDS: tuple[tuple[str, str], ...] = (
+    *WORKLOADS,
+    *WEBHOOKS,
+    ("v1", "Secret"),
+)
 # the two UIs the tutorial port-forwards, reached through the API server's service proxy (scheme:name:port)
 UIS: dict[str, tuple[str, str]] = {
     "Argo CD UI": ("argocd", "https:argocd-server:https"),
@@ -71,12 +80,26 @@ class Snapshot:
         return [f"{', '.join(whats)}: {why}" for why, whats in by_reason.items()]
 
 
-class _Cached:
-    """The component reads list the webhook configurations once per component: read them once."""
+class _Lists:
+    """Each kind listed once across the cluster, several at a time, and served per namespace from there (about
+    20 reads in all, not one per kind and namespace). Where a cluster-wide list is refused (403: a participant
+    whose rights end at some namespaces), that kind is read namespace by namespace instead."""
 
     def __init__(self, kube: ReadOnlyKube) -> None:
         self.kube = kube
-        self.seen: dict[tuple[str, str, str | None, str, str], list[Obj]] = {}
+        self.whole: dict[tuple[str, str], list[Obj] | ApiProblem] = {}
+
+    def prefetch(self, kinds: list[tuple[str, str]], parallel: int = PARALLEL_READS) -> None:
+        todo = [k for k in dict.fromkeys(kinds) if k not in self.whole]
+
+        def one(key: tuple[str, str]) -> tuple[tuple[str, str], list[Obj] | ApiProblem]:
+            try:
+                return key, self.kube.list(*key)
+            except ApiProblem as e:
+                return key, e
+
+        with ThreadPoolExecutor(max_workers=parallel) as pool:
+            self.whole.update(pool.map(one, todo))
 
     def list(
         self,
@@ -86,10 +109,22 @@ class _Cached:
         label_selector: str = "",
         field_selector: str = "",
     ) -> list[Obj]:
-        key = (api_version, kind, namespace, label_selector, field_selector)
-        if key not in self.seen:
-            self.seen[key] = self.kube.list(api_version, kind, namespace, label_selector, field_selector)
-        return self.seen[key]
+        key = (api_version, kind)
+        if key not in self.whole:
+            self.prefetch([key], 1)
+        got = self.whole[key]
+        if isinstance(got, ApiProblem):
+            if got.kind != "forbidden" or namespace is None:
+                raise got
+            items = self.kube.list(api_version, kind, namespace, label_selector, field_selector)
+        else:
+            items = [o for o in got if namespace is None or kind in CLUSTER_SCOPED or namespace_of(o) == namespace]
+        return [o for o in items if _labels_match(o, label_selector)]
+
+
+def _labels_match(o: Obj, selector: str) -> bool:
+    labels = (o.get("metadata") or {}).get("labels") or {}
+    return all(labels.get(k) == v for k, _, v in (t.partition("=") for t in selector.split(",") if t))
 
 
 def read(participant: str, kube: ReadOnlyKube, progress: Callable[[str], None] = lambda _s: None) -> Snapshot:
@@ -106,58 +141,70 @@ def read(participant: str, kube: ReadOnlyKube, progress: Callable[[str], None] =
                 snap.fatal = str(e)
                 return snap
             snap.unread["version"] = str(e)
-        cached = _Cached(kube)
+        lists = _Lists(kube)
+        progress("the tutorial's objects")
+        lists.prefetch([("v1", "Namespace"), *COMPONENT_KINDS, *CLUSTER_WIDE])
+        fatal = next((e for e in lists.whole.values() if isinstance(e, ApiProblem) and e.kind in FATAL), None)
+        if fatal is not None:
+            snap.fatal = str(fatal)
+            return snap
         try:
-            snap.namespaces = {name(n) for n in kube.list("v1", "Namespace")}
+            snap.namespaces = {name(n) for n in lists.list("v1", "Namespace")}
         except ApiProblem as e:
-            if e.kind in FATAL:
-                snap.fatal = str(e)
-                return snap
             snap.unread["namespaces"] = str(e)
-        progress("components")
         for comp, ns in COMPONENT_NS.items():
             if snap.namespaces and ns not in snap.namespaces:
                 continue  # not installed: nothing to read there
             try:
-                snap.components[comp] = component_objects(cached, comp)
+                snap.components[comp] = component_objects(lists, comp)
             except ApiProblem as e:
                 if e.kind in FATAL:
                     snap.fatal = str(e)
                     return snap
                 snap.unread[f"{comp} in {ns}"] = str(e)
-        progress("the tutorial's objects")
         for api_version, kind in CLUSTER_WIDE:
-            try:
-                snap.objects[kind] = kube.list(api_version, kind)
-            except ApiProblem as e:
-                if e.kind in FATAL:
-                    snap.fatal = str(e)
-                    return snap
-                if e.kind != "not-found":  # a CRD not installed: none of that kind (the step is "not yet")
-                    snap.unread[kind + "s"] = str(e)
-        progress("the UIs")
-        for title, (ns, service) in UIS.items():
-            if ns in snap.namespaces:
-                try:
-                    code = kube.through_proxy(ns, service)
-                    snap.uis[title] = f"answered {code}" if code < 400 else f"failed: {code}"
-                except ApiProblem as e:
-                    if e.kind in FATAL and e.kind != "timeout":
-                        snap.fatal = str(e)
-                        return snap
-                    snap.uis[title] = f"failed: {e}"
-        progress("Sensor logs")
+            got = lists.whole[(api_version, kind)]
+            if isinstance(got, ApiProblem):
+                if got.kind != "not-found":  # a CRD not installed: none of that kind (the step is "not yet")
+                    snap.unread[kind + "s"] = str(got)
+            else:
+                snap.objects[kind] = got
+        progress("the UIs and the Sensors' logs")
+        reads: list[tuple[str, Callable[[], str]]] = [
+            (f"ui:{title}", lambda ns=ns, svc=svc: _ui(kube, ns, svc))  # type: ignore[misc]
+            for title, (ns, svc) in UIS.items()
+            if ns in snap.namespaces
+        ]
         for pod in snap.of("Pod"):
             if "sensor-name" in ((pod.get("metadata") or {}).get("labels") or {}):
-                where = f"{namespace(pod)}/{name(pod)}"
-                try:
-                    snap.sensor_logs[where] = kube.logs(namespace(pod), name(pod), tail=300)
-                except ApiProblem as e:
-                    if e.kind in FATAL:
-                        snap.fatal = str(e)
-                        return snap
-                    snap.unread[f"log of {where}"] = str(e)
+                where = f"{namespace_of(pod)}/{name(pod)}"
+                reads.append((f"log:{where}", lambda p=pod: kube.logs(namespace_of(p), name(p), tail=300)))  # type: ignore[misc]
+        with ThreadPoolExecutor(max_workers=PARALLEL_READS) as pool:
+            done = list(pool.map(lambda r: (r[0], _attempt(r[1])), reads))
+        for key, (value, problem) in done:
+            what, _, rest = key.partition(":")
+            if problem is not None and problem.kind in FATAL and problem.kind != "timeout":
+                snap.fatal = str(problem)
+                return snap
+            if what == "ui":
+                snap.uis[rest] = value if problem is None else f"failed: {problem}"
+            elif problem is None:
+                snap.sensor_logs[rest] = value
+            else:
+                snap.unread[f"log of {rest}"] = str(problem)
         return snap
     finally:
         snap.seconds = time.monotonic() - start
         snap.calls = kube.calls
+
+
+def _ui(kube: ReadOnlyKube, ns: str, service: str) -> str:
+    code = kube.through_proxy(ns, service)
+    return f"answered {code}" if code < 400 else f"failed: {code}"
+
+
+def _attempt(fn: Callable[[], str]) -> tuple[str, ApiProblem | None]:
+    try:
+        return fn(), None
+    except ApiProblem as e:
+        return "", e
