@@ -4,6 +4,7 @@ request's method, so a test can hold the live check to reading only."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 import threading
@@ -29,6 +30,7 @@ class Behaviour:
     methods: list[str] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     posted: list[tuple[str, bytes]] = field(default_factory=list)
+    gzip: bool = True
 
 
 def _plural_index() -> dict[tuple[str, str], tuple[str, str]]:
@@ -66,6 +68,9 @@ def handler(b: Behaviour) -> type[BaseHTTPRequestHandler]:
         def _send(self, status: int, body: Any) -> None:
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
             self.send_response(status)
+            if b.gzip and "gzip" in (self.headers.get("Accept-Encoding") or ""):  # as the real API server does
+                data = gzip.compress(data)
+                self.send_header("Content-Encoding", "gzip")
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

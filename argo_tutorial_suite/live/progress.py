@@ -505,4 +505,6 @@ def furthest(result: list[Step]) -> str:
     if stuck:
         return f"stuck: {stuck.title}" + (f" ({stuck.defect})" if stuck.defect else "")
     reached = [s for s in result if s.reach is Reach.REACHED]
+    if reached and len(reached) == len(result):
+        return f"done: all {len(result)} steps reached"
     return f"at: {reached[-1].title}" if reached else "not started"

@@ -59,6 +59,7 @@ CLUSTER_SCOPED = {
     "ValidatingWebhookConfiguration",
     "MutatingWebhookConfiguration",
 }
+ENCODING_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 
 
@@ -146,7 +147,9 @@ class ReadOnlyKube:
                         raise ApiProblem("error", f"GET {path}: over {MAX_RESPONSE_BYTES:,} bytes")
                     if time.monotonic() > self._until:
                         raise ApiProblem("timeout", f"GET {path}: the check's deadline passed while reading")
-                return httpx.Response(r.status_code, headers=r.headers, content=body, request=r.request)
+                # the body is decoded already (a real API server gzips its lists): its encoding headers go
+                plain = [(k, v) for k, v in r.headers.items() if k.lower() not in ENCODING_HEADERS]
+                return httpx.Response(r.status_code, headers=plain, content=body, request=r.request)
         except httpx.ConnectTimeout as e:
             raise ApiProblem(
                 "unreachable", f"{self.target.server}: no connection within {CONNECT_TIMEOUT:.0f} s"
