@@ -31,6 +31,7 @@ class Behaviour:
     paths: list[str] = field(default_factory=list)
     posted: list[tuple[str, bytes]] = field(default_factory=list)
     gzip: bool = True
+    trigger: str | None = None  # a POST through the proxy adds a Workflow in this phase (as a Sensor would)
 
 
 def _plural_index() -> dict[tuple[str, str], tuple[str, str]]:
@@ -81,11 +82,20 @@ def handler(b: Behaviour) -> type[BaseHTTPRequestHandler]:
             b.paths.append(self.path)
             n = int(self.headers.get("Content-Length") or 0)
             b.posted.append((self.path, self.rfile.read(n)))
+            if b.trigger and "/proxy" in self.path:  # the Sensor, as it would: one Workflow per delivery
+                ns = self.path.split("/")[4]
+                meta = {"name": f"probe-{len(b.posted)}", "namespace": ns, "creationTimestamp": "2026-12-05T09:00:00Z"}
+                wf = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": meta}
+                b.objects.append({**wf, "status": {"phase": b.trigger}})
             self._send(200, b"success")
 
         def do_DELETE(self) -> None:
             b.methods.append("DELETE")
-            self._send(405, {"message": "no"})
+            b.paths.append(self.path)
+            gone = self.path.rsplit("/", 1)[-1]
+            before = len(b.objects)
+            b.objects[:] = [o for o in b.objects if not (o.get("kind") == "Workflow" and o["metadata"]["name"] == gone)]
+            self._send(200 if len(b.objects) < before else 404, {"kind": "Status"})
 
         def do_GET(self) -> None:
             b.methods.append("GET")

@@ -390,3 +390,28 @@ def test_the_html_board_in_a_real_browser(tmp_path: Path) -> None:
     assert dom.count('<td class="p">') == 2 and "stuck here D10" in dom and "1 on track, 1 stuck" in dom
     seen = colours(tmp_path / "board.png")
     assert seen[(0xF6, 0xB8, 0xB8)] > 500 and seen[(0xC8, 0xEF, 0xC8)] > 500, seen.most_common(6)
+
+
+def test_the_probe_posts_once_follows_and_removes_what_it_started(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--probe: one GitHub push (the last Workflow's commit) to the EventSource through the API server's service
+    proxy, the Workflow it starts followed, then removed; every other request a GET."""
+    from argo_tutorial_suite.live import probe
+
+    monkeypatch.setattr(probe, "FOLLOW_SECONDS", 10.0)
+    last = ci("Succeeded")
+    last[-1]["spec"] = {
+        "templates": [{"inputs": {"artifacts": [{"git": {"revision": "652a5c0652de59cfa6711708dc9c09f6279d9231"}}]}}]
+    }
+    b = Behaviour([*stack(), application(), *last], trigger="Succeeded")
+    with serving(b) as url:
+        kc = write_kubeconfig(tmp_path / "gina.yaml", url)
+        _code, out, _err = run_cli(tmp_path, [str(kc), "--probe"], capsys)
+    assert [m for m in b.methods if m != "GET"] == ["POST", "DELETE"]
+    [(path, body)] = b.posted
+    assert path == "/api/v1/namespaces/ci/services/ci-eventsource-svc:12000/proxy/push"
+    assert json.loads(body)["after"] == "652a5c0652de59cfa6711708dc9c09f6279d9231"
+    assert "created (by the Sensor): Workflow ci/probe-1: Succeeded" in out
+    assert "removed: Workflow ci/probe-1 (the probe's)" in out
+    assert not [o for o in b.objects if o["metadata"]["name"] == "probe-1"]

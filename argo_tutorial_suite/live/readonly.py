@@ -1,5 +1,6 @@
 """A Kubernetes API client that reads: GET on lists, objects and pod logs (the one other verb is the ``--probe``
-delivery, a POST to a Service through the API server's proxy, refused on any other path), each call bounded by a connect and a read timeout and by the participant's deadline.
+delivery, a POST to a Service through the API server's proxy, refused on any other path, and the removal of the
+Workflow it started), each call bounded by a connect and a read timeout and by the participant's deadline.
 
 Secrets are listed as metadata only (``PartialObjectMetadataList``, the API server's own projection), so a
 Secret's values never reach this process. Each failure is an :class:`ApiProblem` with one line a person can act on
@@ -121,6 +122,10 @@ class ReadOnlyKube:
             follow_redirects=False,
         )
 
+    def extend(self, seconds: float) -> None:
+        """More time for this cluster (``--probe`` follows what it starts for longer than the reads take)."""
+        self._until = max(self._until, time.monotonic() + seconds)
+
     def close(self) -> None:
         self._http.close()
 
@@ -228,6 +233,15 @@ class ReadOnlyKube:
             raise ApiProblem("error", f"not a service proxy path: {path}")
         self.calls += 1
         return self._http.post(path, headers=headers, content=content, timeout=timeout)
+
+    def delete_probe_workflow(self, namespace: str, name: str) -> None:
+        """``--probe`` only: remove the Workflow its delivery started (a Workflow, by name, nothing else)."""
+        self.calls += 1
+        r = self._http.delete(
+            f"/apis/argoproj.io/v1alpha1/namespaces/{namespace}/workflows/{name}", timeout=READ_TIMEOUT
+        )
+        if r.status_code >= 400 and r.status_code != 404:
+            raise ApiProblem("forbidden" if r.status_code == 403 else "error", f"{r.status_code}: {_reason(r)}")
 
     def logs(self, namespace: str, pod: str, container: str | None = None, tail: int = 200) -> str:
         params = {"tailLines": str(tail), "limitBytes": str(256 * 1024)}
