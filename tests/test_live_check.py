@@ -415,3 +415,17 @@ def test_the_probe_posts_once_follows_and_removes_what_it_started(
     assert "created (by the Sensor): Workflow ci/probe-1: Succeeded" in out
     assert "removed: Workflow ci/probe-1 (the probe's)" in out
     assert not [o for o in b.objects if o["metadata"]["name"] == "probe-1"]
+
+
+def test_an_issuer_that_cannot_reach_lets_encrypt_is_d15() -> None:
+    """cert-manager's Ready=False message, and the catalog's ACME-UNREACHABLE rule on the live objects: a public
+    ACME CA for placeholder hosts."""
+    issuer = {"apiVersion": "cert-manager.io/v1", "kind": "Issuer", "metadata": meta("letsencrypt", "ci"),
+              "spec": {"acme": {"server": "https://acme-v02.api.letsencrypt.org/directory", "email": "you@example.com"}},
+              "status": {"conditions": [{"type": "Ready", "status": "False",
+                                         "message": "Failed to register ACME account: no such host"}]}}  # fmt: skip
+    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+               "metadata": meta("ci", "ci", annotations={"cert-manager.io/issuer": "letsencrypt"}),
+               "spec": {"tls": [{"hosts": ["your.webhook.domain.com"], "secretName": "letsencrypt-tls"}]}}  # fmt: skip
+    s = by_key(read([*stack(), issuer, ingress]))["issuers"]
+    assert s.reach is Reach.STUCK and s.defect == "D15" and "no such host" in s.detail and s.fix

@@ -419,14 +419,20 @@ def tls(snap: Snapshot) -> Iterator[Step]:
         not_ready = [(ref(i), why) for i in issuers if not (r := _ready(i))[0] for why in [r[1]]]
         if not_ready:
             evid = {"issuer": "\n".join(f"{o}: {w}" for o, w in not_ready)}
-            yield _step(
-                "issuers",
-                section,
-                "the Issuers are ready",
-                Reach.STUCK,
-                f"{not_ready[0][0]}: {not_ready[0][1][:300]}",
-                evid,
-            )
+            detail = f"{not_ready[0][0]}: {not_ready[0][1][:300]}"
+            # D15: the catalog keys it to ACME-UNREACHABLE; that rule on the live Issuers and Ingresses says why a
+            # public ACME CA cannot issue here (the Issuer's own message says what failed)
+            stuck = {o for o, _w in not_ready}
+            why = [f for f in _rule_findings("acme_reachability", [*issuers, *snap.of("Ingress")]) if f.obj in stuck]
+            tagged = next((f for f in why if f.defect), why[0] if why else None)
+            if tagged is not None:
+                fix = catalog.load()[tagged.defect].fix if tagged.defect else tagged.hint
+                title = "the Issuers are ready"
+                yield Step(
+                    "issuers", section, title, Reach.STUCK, f"{detail}; {tagged.message}", evid, tagged.defect, fix
+                )
+            else:
+                yield _step("issuers", section, "the Issuers are ready", Reach.STUCK, detail, evid)
         else:
             yield _step("issuers", section, "the Issuers are ready", Reach.REACHED, ", ".join(ref(i) for i in issuers))
     ingresses = snap.of("Ingress")
