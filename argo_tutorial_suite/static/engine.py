@@ -161,10 +161,12 @@ def run(bundle: Bundle) -> list[Finding]:
     light = [r for r in RULES if r.__name__ not in HEAVY]
     if len(bundle.sources) < PARALLEL_RULES_FROM:
         findings.extend(_run_rules(RULES, bundle))
-    else:  # the heavy rules' objects shared with a forked child, which works while this process runs the rest
+    else:  # the heavy rules' objects shared with a forked child, which works while this process runs the rest,
+        # and the light rules dealt out between the two, one each in turn
         theirs, ours = replace(bundle, share=(1, 2)), replace(bundle, share=(0, 2))
-        here = lambda: findings.extend(_run_rules(light, bundle) + _run_rules(heavy, ours))  # noqa: E731
-        findings.extend(forked.both(lambda: _run_rules(heavy, theirs), here, fork=True))
+        here = lambda: findings.extend(_run_rules(light[0::2], bundle) + _run_rules(heavy, ours))  # noqa: E731
+        there = lambda: _run_rules(heavy, theirs) + _run_rules(light[1::2], bundle)  # noqa: E731
+        findings.extend(forked.both(there, here, fork=True))
     lines = bundle.lines()
     located = [replace(f, line=lines.get((f.file, f.obj), 0)) if not f.line else f for f in findings]
     return sorted(set(catalog.tag(located)))

@@ -13,6 +13,7 @@ from argo_tutorial_suite.objects import (
     name,
     namespace,
     of_kind,
+    of_kind_in,
     pod_template_containers,
     ref,
     selector_matches,
@@ -79,12 +80,8 @@ def rollout_services(b: Bundle) -> Iterator[Finding]:
                     "make its selector a subset of the pod labels",
                     b.file_of(ro),
                 )
-        for svc in of_kind(b.objects, "Service"):
-            if (
-                namespace(svc) == namespace(ro)
-                and name(svc) not in named
-                and selector_matches(dig(svc, "spec", "selector"), labels)
-            ):
+        for svc in of_kind_in(b.objects, namespace(ro), "Service"):
+            if name(svc) not in named and selector_matches(dig(svc, "spec", "selector"), labels):
                 yield Finding(
                     "ROLLOUT-PREVIEW-SERVICE",
                     ref(svc),
