@@ -153,8 +153,9 @@ def as_json(rows: list[Row]) -> str:
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:1.5rem;background:#fafafa;color:#222}
-h1{font-size:1.4rem}table{border-collapse:collapse;font-size:.95rem}
-th,td{border:1px solid #ccc;padding:.35rem .5rem;text-align:center}th{background:#eee;font-weight:600}
+h1{font-size:1.4rem}table{border-collapse:collapse;font-size:.9rem;width:100%;table-layout:fixed}
+th,td{border:1px solid #ccc;padding:.3rem .35rem;text-align:center;overflow-wrap:anywhere}
+th{background:#eee;font-weight:600;font-size:.75rem}th.s{background:#ddd;font-size:.85rem}th:first-child{width:9rem}
 td.p{text-align:left;font-weight:600}td.w{text-align:left}
 .reached{background:#c8efc8}.stuck{background:#f6b8b8;font-weight:700}.notyet{background:#f2f2f2;color:#888}
 .unread{background:#fde9a8}.details{margin-top:1.5rem}.details li{margin:.25rem 0}code{font-size:.9em}
@@ -166,6 +167,14 @@ def html_page(rows: list[Row], title: str = "Argo tutorial: where each participa
     cols = _columns(rows)
     e = html.escape
     head = "".join(f"<th>{e(t)}</th>" for _k, t in cols)
+    section_of = {s.key: s.section for r in rows for s in r.steps}
+    spans: list[list[object]] = []
+    for k, _t in cols:
+        if spans and spans[-1][0] == section_of[k]:
+            spans[-1][1] = int(str(spans[-1][1])) + 1
+        else:
+            spans.append([section_of[k], 1])
+    sections = "".join(f'<th class="s" colspan="{n}">{e(str(sec))}</th>' for sec, n in spans)
     body = []
     for r in rows:
         cells = []
@@ -193,6 +202,7 @@ def html_page(rows: list[Row], title: str = "Argo tutorial: where each participa
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title><style>{CSS}</style></head>'
         f'<body><h1>{e(title)}</h1><p id="summary">{e(summary)}</p>'
-        f'<table id="board"><thead><tr><th>participant</th>{head}<th>where</th></tr></thead><tbody>{"".join(body)}</tbody></table>'
+        f'<table id="board"><thead><tr><th class="s"></th>{sections}<th class="s"></th></tr>'
+        f"<tr><th>participant</th>{head}<th>where</th></tr></thead><tbody>{''.join(body)}</tbody></table>"
         f'<div class="details">{"".join(details)}</div></body></html>\n'
     )

@@ -86,27 +86,32 @@ def stack(snap: Snapshot) -> Iterator[Step]:
         wanted = [("traefik" if c == "ingress-nginx" else c) for c in wanted]
     pins = {p: Pins.load(p) for p in PINS}
     for comp in wanted:
-        title = f"{comp} installed and healthy"
+        # one column for the Ingress controller: ingress-nginx as written, or Traefik in its place (D37)
+        ingress = comp in inventory.INGRESS_CONTROLLERS
+        key = "install:ingress" if ingress else f"install:{comp}"
+        title = "the Ingress controller installed and healthy" if ingress else f"{comp} installed and healthy"
         ns = inventory.CONTROLLER_IMAGES[comp][0]
         st = found.get(comp)
         if st is None or not st.installed:
             unread = [why for what, why in snap.unread.items() if what.startswith(comp)]
             if unread:
-                yield _step(f"install:{comp}", "Install", title, Reach.UNREAD, unread[0])
+                yield _step(key, "Install", title, Reach.UNREAD, unread[0])
             else:
-                yield _step(
-                    f"install:{comp}", "Install", title, Reach.NOT_YET, f"no {comp} controller in namespace {ns}"
-                )
+                yield _step(key, "Install", title, Reach.NOT_YET, f"no {comp} controller in namespace {ns}")
             continue
         against = "; ".join(
             f"{p}: {'=' if st.version == pin.resolve(comp, None) else pin.resolve(comp, None)}"
             for p, pin in pins.items()
             if comp in pin.data["components"]
         )
-        detail = f"{st.version} (pins {against}); {st.health.detail}"
+        detail = (
+            f"{comp} {st.version} (pins {against}); {st.health.detail}"
+            if ingress
+            else f"{st.version} (pins {against}); {st.health.detail}"
+        )
         # pending without a terminal reason (readiness.pod_problem) is a component still starting: not yet
         reach = {State.OK: Reach.REACHED, State.FAILED: Reach.STUCK, State.PENDING: Reach.NOT_YET}[st.health.state]
-        yield _step(f"install:{comp}", "Install", title, reach, detail, {"health": st.health.detail})
+        yield _step(key, "Install", title, reach, detail, {"health": st.health.detail})
 
 
 def admin_secret(snap: Snapshot) -> Iterator[Step]:
