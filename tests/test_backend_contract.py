@@ -38,17 +38,37 @@ def test_mypy_rejects_a_backend_missing_a_method(tmp_path: Path) -> None:
 
 
 def test_every_cluster_kind_implements_the_cluster_protocol(tmp_path: Path) -> None:
-    """Kind and the sim are Worlds (checked where the factory returns them); a participant's existing cluster is a
-    Cluster only: it has no ingress, git server or registry of the suite's, and no method that pretends to."""
+    """Kind and the sim are Worlds (checked where the factory returns them); a value that is none cannot pass."""
     probe = (
         "from argo_tutorial_suite.backends.base import Cluster, World\n"
         "from argo_tutorial_suite.backends.kind.backend import KindBackend\n"
-        "from argo_tutorial_suite.backends.sim.backend import SimBackend\n"
-        "from argo_tutorial_suite.live.cluster import ExistingCluster\n\n"
-        "def f(e: ExistingCluster, k: KindBackend, s: SimBackend) -> None:\n"
-        "    c: Cluster = e\n    w: World = k\n    v: World = s\n    d: Cluster = k\n"
+        "from argo_tutorial_suite.backends.sim.backend import SimBackend\n\n"
+        "def f(k: KindBackend, s: SimBackend) -> None:\n"
+        "    w: World = k\n    v: World = s\n    d: Cluster = k\n"
     )
     ok = _mypy(tmp_path, probe)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    bad = _mypy(tmp_path, probe + "\ndef g(e: ExistingCluster) -> None:\n    w: World = e\n")
+    bad = _mypy(tmp_path, probe + "\ndef g(n: int) -> None:\n    w: World = n\n")
     assert bad.returncode != 0 and "Incompatible types in assignment" in bad.stdout, bad.stdout
+
+
+def test_the_live_check_needs_no_backend() -> None:
+    """A participant's cluster is read by ``argo_tutorial_suite.live`` alone: no module of it imports a backend
+    (kind, the sim, a port-forward), so the live check can start nothing."""
+    import ast
+
+    live = Path(__file__).resolve().parent.parent / "argo_tutorial_suite" / "live"
+    imported = {
+        (f.name, n.module or "")
+        for f in live.glob("*.py")
+        for n in ast.walk(ast.parse(f.read_text()))
+        if isinstance(n, ast.ImportFrom)
+    } | {
+        (f.name, a.name)
+        for f in live.glob("*.py")
+        for n in ast.walk(ast.parse(f.read_text()))
+        if isinstance(n, ast.Import)
+        for a in n.names
+    }
+    assert len({f for f, _m in imported}) >= 8
+    assert not [(f, m) for f, m in imported if m.startswith("argo_tutorial_suite.backends")]

@@ -54,8 +54,9 @@ def check(target: kubeconfig.Target, deadline: float, probe: bool, say: board.Sa
 
                 row.probe = active.fire(kube, target, snap, say)
     except ApiProblem as e:
-        row = board.Row(target.name, target.source, [], problems=[str(e)])
-        row.steps = [progress.Step("cluster", "Cluster", "the API server answers", progress.Reach.STUCK, str(e))]
+        why = f"kubeconfig {target.source.split(' context ')[0]}: {e}"
+        row = board.Row(target.name, target.source, [], problems=[why])
+        row.steps = [progress.Step("cluster", "Cluster", "the API server answers", progress.Reach.STUCK, why)]
     row.seconds = time.monotonic() - start
     say(target.name, f"{row.where} ({row.seconds:.1f}s)")
     return row

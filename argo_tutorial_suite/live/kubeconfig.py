@@ -115,7 +115,14 @@ def read(path: Path, contexts: list[str] | None = None, all_contexts: bool = Fal
     if contexts:
         wanted = [c for c in contexts if c in names]
         if not wanted:
-            return [Target(label, "", str(path), problem=f"kubeconfig {path}: none of {contexts} (it has {names})")]
+            return [
+                Target(
+                    label,
+                    "",
+                    str(path),
+                    problem=f"kubeconfig {path} has no context {', '.join(contexts)} (contexts in it: {', '.join(names)})",
+                )
+            ]
     elif all_contexts:
         wanted = names
     else:

@@ -9,6 +9,7 @@ Secret's values never reach this process. Each failure is an :class:`ApiProblem`
 
 from __future__ import annotations
 
+import re
 import ssl
 import time
 from dataclasses import dataclass
@@ -169,7 +170,8 @@ class ReadOnlyKube:
                 raise ApiProblem(
                     "unreachable", f"{self.target.server}: its certificate is not the kubeconfig's CA's ({reason})"
                 ) from e
-            raise ApiProblem("unreachable", f"{self.target.server}: cannot connect ({reason})") from e
+            reason = re.sub(r"^\[Errno -?\d+\] ", "", reason)
+            raise ApiProblem("unreachable", f"server {self.target.server} does not answer ({reason})") from e
         except httpx.HTTPError as e:
             raise ApiProblem("unreachable", f"{self.target.server}: {type(e).__name__}: {e}") from e
 

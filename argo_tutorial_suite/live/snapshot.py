@@ -138,7 +138,7 @@ def read(participant: str, kube: ReadOnlyKube, progress: Callable[[str], None] =
             snap.version = str(info.get("gitVersion", ""))
         except ApiProblem as e:
             if e.kind in FATAL:
-                snap.fatal = str(e)
+                snap.fatal = f"kubeconfig {kube.target.source.split(' context ')[0]}: {e}"
                 return snap
             snap.unread["version"] = str(e)
         lists = _Lists(kube)
@@ -146,7 +146,7 @@ def read(participant: str, kube: ReadOnlyKube, progress: Callable[[str], None] =
         lists.prefetch([("v1", "Namespace"), *COMPONENT_KINDS, *CLUSTER_WIDE])
         fatal = next((e for e in lists.whole.values() if isinstance(e, ApiProblem) and e.kind in FATAL), None)
         if fatal is not None:
-            snap.fatal = str(fatal)
+            snap.fatal = f"kubeconfig {kube.target.source.split(' context ')[0]}: {fatal}"
             return snap
         try:
             snap.namespaces = {name(n) for n in lists.list("v1", "Namespace")}

@@ -168,7 +168,7 @@ def run(bundle: Bundle) -> list[Finding]:
         there = lambda: _run_rules(heavy, theirs) + _run_rules(light[1::2], bundle)  # noqa: E731
         findings.extend(forked.both(there, here, fork=True))
     lines = bundle.lines()
-    located = [replace(f, line=lines.get((f.file, f.obj), 0)) if not f.line else f for f in findings]
+    located = [f if f.line or not (n := lines.get((f.file, f.obj), 0)) else replace(f, line=n) for f in findings]
     return sorted(set(catalog.tag(located)))
 
 

@@ -70,4 +70,4 @@ def tag(findings: Iterable[Finding]) -> list[Finding]:
     """Findings with their catalog defect ID where (rule, object) is a catalog expectation with any pins: the
     rules stay general and never name a defect; the tutorial's knowledge is here."""
     by_key = {(r, o): d for pins in PINS for d, r, o in expected_findings(pins)}
-    return [dataclasses.replace(f, defect=by_key.get((f.rule, f.obj))) for f in findings]
+    return [f if f.defect == (d := by_key.get((f.rule, f.obj))) else dataclasses.replace(f, defect=d) for f in findings]
