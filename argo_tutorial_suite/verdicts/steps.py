@@ -293,12 +293,18 @@ def junit(records: list[StepRecord]) -> str:
 
 
 def write(records: list[StepRecord], dest: Path, ran: Mapping[str, str] | None = None) -> list[Path]:
+    from argo_tutorial_suite.tutorial import catalog
+    from argo_tutorial_suite.verdicts import report_page
+
     dest.mkdir(parents=True, exist_ok=True)
     md, xml, txt = dest / "verdicts.md", dest / "verdicts-junit.xml", dest / "verdicts.txt"
     md.write_text(markdown(records, ran=ran))
     xml.write_text(junit(records))
     txt.write_text(table(records) + "\n")
-    return [md, xml, txt]
+    fixes = {d.id: (d.title, d.fix) for d in catalog.load().values()}
+    page = dest / "report.html"
+    page.write_text(report_page.page(records, ran, fixes))
+    return [page, md, xml, txt]
 
 
 def dumps(records: list[StepRecord]) -> str:
