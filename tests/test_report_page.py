@@ -8,7 +8,6 @@ from pathlib import Path
 
 from argo_tutorial_suite.paths import MANIFESTS
 from argo_tutorial_suite.verdicts import steps
-from argo_tutorial_suite.verdicts.report_page import page
 from tests.browser import colours, render
 
 
