@@ -113,7 +113,7 @@ def test_renderings(tmp_path: Path) -> None:
     assert root.get("tests") == "2" and root.get("failures") == "1"
     assert root.find("testcase/failure") is not None
     files = write(s.records, tmp_path)
-    assert [f.name for f in files] == ["verdicts.md", "verdicts-junit.xml", "verdicts.txt"]
+    assert [f.name for f in files] == ["report.html", "verdicts.md", "verdicts-junit.xml", "verdicts.txt"]
 
 
 def test_the_summary_fits_a_screen_and_titles_stay_on_one_line() -> None:
