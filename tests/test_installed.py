@@ -9,6 +9,7 @@ project of that name) beside it changes nothing of ours.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -128,3 +129,18 @@ def test_every_package_folder_is_listed_for_the_wheel() -> None:
         for p in (ROOT / top).rglob("__init__.py")
     }
     assert found <= listed, sorted(found - listed)
+
+
+def test_scripts_tox_runs_tox_from_a_venv_of_its_own(tmp_path: Path) -> None:
+    """The README's commands start with scripts/tox: a venv made once (PEP 668 refuses pip outside one on Debian
+    12 and Ubuntu 24.04), then reused."""
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "ARGO_SUITE_TOX_VENV": str(tmp_path / "venv")}
+    first = subprocess.run(
+        [str(root / "scripts" / "tox"), "--version"], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert first.returncode == 0 and "making" in first.stderr and str(tmp_path / "venv") in first.stdout, first.stderr
+    again = subprocess.run(
+        [str(root / "scripts" / "tox"), "--version"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert again.returncode == 0 and "making" not in again.stderr
