@@ -192,3 +192,21 @@ def test_a_block_scalar_header_with_a_comment_is_left_to_pyyaml() -> None:
     raw = b"images: | # a comment\n  -: a\n    b: c\nnext: 1\n"
     assert pyyaml(raw) == [{"images": "-: a\n  b: c\n", "next": 1}]
     assert fastyaml.load(raw) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "items: [" + ",".join(["{}"] * 600_000) + "]\n",  # closers on one line: each looked back at once
+        "v: x:{{y}}\n" * 300_000,  # colons before flow indicators in block scalars, one document
+        "a: [" + "x:{y}, " * 300_000 + "]\n",  # the same inside one flow collection
+    ],
+)
+def test_the_scan_is_linear(text: str) -> None:
+    """Bytes of pathological shapes are decided in linear time (a scan per closer once took 560 s)."""
+    import time
+
+    raw = text.encode()
+    start = time.monotonic()
+    fastyaml.decidable(raw)
+    assert time.monotonic() - start < 3.0, len(raw)
