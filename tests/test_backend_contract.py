@@ -15,12 +15,15 @@ from argo_tutorial_suite.paths import ROOT
 
 
 def _mypy(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
+    """mypy on one probe module; the suite's modules it imports are checked once per worker and cached (the
+    probe itself changes each time, so its verdict is always fresh)."""
     mod = tmp_path / "contract_probe.py"
     mod.write_text(body)
     exe = Path(sys.executable).parent / "mypy"
     argv = [str(exe)] if exe.exists() else [sys.executable, "-m", "mypy"]
+    cache = tmp_path.parent / "mypy-contract-cache"  # the worker's pytest base folder: shared by its tests
     return subprocess.run(
-        [*argv, "--strict", "--ignore-missing-imports", "--no-incremental", "--follow-imports=silent", str(mod)],
+        [*argv, "--strict", "--ignore-missing-imports", f"--cache-dir={cache}", "--follow-imports=silent", str(mod)],
         capture_output=True,
         text=True,
         cwd=ROOT,
