@@ -430,3 +430,25 @@ def test_an_issuer_that_cannot_reach_lets_encrypt_is_d15() -> None:
                "spec": {"tls": [{"hosts": ["your.webhook.domain.com"], "secretName": "letsencrypt-tls"}]}}  # fmt: skip
     s = by_key(read([*stack(), issuer, ingress]))["issuers"]
     assert s.reach is Reach.STUCK and s.defect == "D15" and "no such host" in s.detail and s.fix
+
+
+def test_two_ingresses_sharing_a_tls_secret_is_d14() -> None:
+    """cert-manager makes one Certificate per secret: the other host has none; the catalog's
+    INGRESS-TLS-SECRET-SHARED on the live Ingresses names D14."""
+    ns = "my-awesome-app"
+
+    def ingress(name: str, host: str) -> Obj:
+        return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta(name, ns),
+                "spec": {"tls": [{"hosts": [host], "secretName": "letsencrypt-tls"}]}}  # fmt: skip
+
+    cert = {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": meta("letsencrypt-tls", ns),
+            "spec": {"secretName": "letsencrypt-tls", "dnsNames": ["app.example"]},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}]}}  # fmt: skip
+    objs = [
+        *stack(),
+        ingress("my-awesome-app", "app.example"),
+        ingress("my-awesome-app-preview", "preview.example"),
+        cert,
+    ]
+    s = by_key(read(objs))["certificates"]
+    assert s.reach is Reach.STUCK and s.defect == "D14" and "preview.example" in s.detail and s.fix

@@ -39,11 +39,7 @@ def parser() -> argparse.ArgumentParser:
 def check(target: kubeconfig.Target, deadline: float, probe: bool, say: board.Say) -> board.Row:
     start = time.monotonic()
     if target.problem:
-        row = board.Row(target.name, target.source, [], problems=[target.problem])
-        row.steps = [
-            progress.Step("cluster", "Cluster", "the API server answers", progress.Reach.STUCK, target.problem)
-        ]
-        return row
+        return _unchecked(target, target.problem)
     say(target.name, f"reading {target.server}")
     try:
         with ReadOnlyKube(target, deadline=deadline) as kube:
@@ -54,12 +50,16 @@ def check(target: kubeconfig.Target, deadline: float, probe: bool, say: board.Sa
 
                 row.probe = active.fire(kube, target, snap, say)
     except ApiProblem as e:
-        why = f"kubeconfig {target.source.split(' context ')[0]}: {e}"
-        row = board.Row(target.name, target.source, [], problems=[why])
-        row.steps = [progress.Step("cluster", "Cluster", "the API server answers", progress.Reach.STUCK, why)]
+        row = _unchecked(target, f"kubeconfig {target.source.split(' context ')[0]}: {e}")
     row.seconds = time.monotonic() - start
     say(target.name, f"{row.where} ({row.seconds:.1f}s)")
     return row
+
+
+def _unchecked(target: kubeconfig.Target, why: str) -> board.Row:
+    """The row of a participant whose cluster could not be read at all: one step, stuck, saying why."""
+    step = progress.Step("cluster", "Cluster", "the API server answers", progress.Reach.STUCK, why)
+    return board.Row(target.name, target.source, [step], problems=[why])
 
 
 def main(argv: list[str]) -> int:

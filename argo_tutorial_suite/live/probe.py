@@ -16,6 +16,7 @@ import httpx
 
 from argo_tutorial_suite.live.board import Say
 from argo_tutorial_suite.live.kubeconfig import Target
+from argo_tutorial_suite.live.progress import failed_nodes
 from argo_tutorial_suite.live.readonly import ApiProblem, ReadOnlyKube
 from argo_tutorial_suite.live.snapshot import Snapshot
 from argo_tutorial_suite.objects import dig, name, namespace
@@ -69,11 +70,7 @@ def _hashes(node: Any, depth: int = 0) -> Iterator[str]:
 
 
 def _why(w: Any) -> str:
-    failed = [
-        f"{n.get('displayName') or n.get('name')}: {n.get('message', '')}"
-        for n in (dig(w, "status", "nodes", default={}) or {}).values()
-        if isinstance(n, dict) and n.get("phase") in ("Failed", "Error") and n.get("message")
-    ]
+    failed = [line for line in failed_nodes(w) if not line.endswith(": ")]
     return f" ({failed[0][:200]})" if failed else ""
 
 

@@ -10,6 +10,7 @@ live objects, the cluster's own state.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -56,14 +57,45 @@ def diagnose(evidence: dict[str, str]) -> tuple[str, str, str] | None:
 
 
 def _step(
-    key: str, section: str, title: str, reach: Reach, detail: str, evidence: dict[str, str] | None = None
+    key: str,
+    section: str,
+    title: str,
+    reach: Reach,
+    detail: str,
+    evidence: dict[str, str] | None = None,
+    found: tuple[str, str, str] | None = None,
 ) -> Step:
+    """A step; a stuck one names the defect whose observable its evidence shows (``found``: that diagnosis,
+    when the caller has made it already)."""
     evidence = evidence or {}
-    found = diagnose(evidence) if reach is Reach.STUCK else None
+    if found is None and reach is Reach.STUCK:
+        found = diagnose(evidence)
     if found:
         defect, quote, fix = found
         return Step(key, section, title, reach, f"{detail} ({defect}: {quote})", evidence, defect, fix)
     return Step(key, section, title, reach, detail, evidence)
+
+
+def _stuck_by_rule(
+    key: str, section: str, title: str, detail: str, evidence: dict[str, str], findings: list[Finding], fix: str = ""
+) -> Step:
+    """A stuck step whose reason a static rule states on the live objects (D13, D14, D15 show in no log line:
+    the catalog keys them to rules): the finding's message, and its defect's fix when the catalog names one,
+    else the rule's hint (``fix``: what to say when no rule spoke)."""
+    f = next((x for x in findings if x.defect), findings[0] if findings else None)
+    if f is None:
+        return dataclasses.replace(_step(key, section, title, Reach.STUCK, detail, evidence), fix=fix or None)
+    why = catalog.load()[f.defect].fix if f.defect else f.hint
+    return Step(key, section, title, Reach.STUCK, f"{detail}; {f.message}", evidence, f.defect, why)
+
+
+def failed_nodes(wf: Obj) -> list[str]:
+    """``name: message`` of a Workflow's failed pod nodes (argo-workflows ``status.nodes``)."""
+    return [
+        f"{n.get('displayName') or n.get('name')}: {n.get('message', '')}"
+        for n in (dig(wf, "status", "nodes", default={}) or {}).values()
+        if isinstance(n, dict) and n.get("phase") in ("Failed", "Error") and n.get("type") in ("Pod", "Retry", None)
+    ]
 
 
 def _conditions(o: Obj) -> list[dict[str, str]]:
@@ -257,16 +289,13 @@ def rollout(snap: Snapshot) -> Iterator[Step]:
             dig(ro, "spec", "paused", default=False)
         )
         if preview is None:
-            other = next((f for f in preview_findings if f.rule == "ROLLOUT-PREVIEW-SERVICE"), None)
-            evid = {
-                "services": other.message
-                if other
-                else f"strategy.blueGreen has no previewService; active serves {served_active}"
-            }
-            st = Step("preview", section, "the preview Service shows the new revision", Reach.STUCK,
-                      f"no previewService: {evid['services']}", evid, other.defect if other else None,
-                      catalog.load()[other.defect].fix if other and other.defect else "set strategy.blueGreen.previewService")  # fmt: skip
-            yield st
+            others = [f for f in preview_findings if f.rule == "ROLLOUT-PREVIEW-SERVICE"]
+            detail = f"strategy.blueGreen has no previewService; active serves {served_active}"
+            evid = {"services": others[0].message if others else detail}
+            title = "the preview Service shows the new revision"
+            yield _stuck_by_rule(
+                "preview", section, title, detail, evid, others, "set strategy.blueGreen.previewService"
+            )
         else:
             served_preview = _served(preview, ro, rss)
             revisions = len({_hash_of(r) for r in rss})
@@ -353,9 +382,8 @@ def _pod_step(key: str, title: str, objs: list[Obj], label: str, snap: Snapshot,
             )
         found = diagnose(evidence) if any(evidence.values()) else None
         if problems or found:
-            yield _step(
-                key, "CI", title, Reach.STUCK, f"{ref(o)}: {(problems or ['its log shows an error'])[0]}", evidence
-            )
+            why = (problems or ["its log shows an error"])[0]
+            yield _step(key, "CI", title, Reach.STUCK, f"{ref(o)}: {why}", evidence, found)
         elif running:
             yield _step(key, "CI", title, Reach.REACHED, f"{ref(o)}: pod {name(running[0])} running")
         else:
@@ -386,11 +414,7 @@ def workflows(snap: Snapshot) -> Iterator[Step]:
     if phase == "Succeeded":
         yield _step("workflow", "CI", title, Reach.REACHED, f"last {ref(last)} Succeeded ({counts})")
         return
-    failed = [
-        f"{n.get('displayName') or n.get('name')}: {n.get('message', '')}"
-        for n in (dig(last, "status", "nodes", default={}) or {}).values()
-        if isinstance(n, dict) and n.get("phase") in ("Failed", "Error") and n.get("type") in ("Pod", "Retry", None)
-    ]
+    failed = failed_nodes(last)
     pods = [
         p
         for p in snap.of("Pod")
@@ -429,15 +453,7 @@ def tls(snap: Snapshot) -> Iterator[Step]:
             # public ACME CA cannot issue here (the Issuer's own message says what failed)
             stuck = {o for o, _w in not_ready}
             why = [f for f in _rule_findings("acme_reachability", [*issuers, *snap.of("Ingress")]) if f.obj in stuck]
-            tagged = next((f for f in why if f.defect), why[0] if why else None)
-            if tagged is not None:
-                fix = catalog.load()[tagged.defect].fix if tagged.defect else tagged.hint
-                title = "the Issuers are ready"
-                yield Step(
-                    "issuers", section, title, Reach.STUCK, f"{detail}; {tagged.message}", evid, tagged.defect, fix
-                )
-            else:
-                yield _step("issuers", section, "the Issuers are ready", Reach.STUCK, detail, evid)
+            yield _stuck_by_rule("issuers", section, "the Issuers are ready", detail, evid, why)
         else:
             yield _step("issuers", section, "the Issuers are ready", Reach.REACHED, ", ".join(ref(i) for i in issuers))
     ingresses = snap.of("Ingress")
@@ -467,20 +483,8 @@ def tls(snap: Snapshot) -> Iterator[Step]:
                     )
                 elif not _ready(cert)[0]:
                     missing.append(f"{ref(ing)} {host}: Certificate {name(cert)} not ready: {_ready(cert)[1][:200]}")
-    if shared and missing:
-        f = next((x for x in shared if x.defect), shared[0])
-        yield Step(
-            "certificates",
-            section,
-            title,
-            Reach.STUCK,
-            f"{missing[0]}; {f.message}",
-            {"certificates": "\n".join(missing)},
-            f.defect,
-            catalog.load()[f.defect].fix if f.defect else f.hint,
-        )
-    elif missing:
-        yield _step("certificates", section, title, Reach.STUCK, missing[0], {"certificates": "\n".join(missing)})
+    if missing:
+        yield _stuck_by_rule("certificates", section, title, missing[0], {"certificates": "\n".join(missing)}, shared)
     else:
         yield _step(
             "certificates",

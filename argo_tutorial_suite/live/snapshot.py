@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from argo_tutorial_suite.live.readonly import CLUSTER_SCOPED, ApiProblem, ReadOnlyKube
-from argo_tutorial_suite.objects import Obj, name
+from argo_tutorial_suite.objects import Obj, name, selector_matches
 from argo_tutorial_suite.objects import namespace as namespace_of
 from argo_tutorial_suite.tutorial.stack import COMPONENT_NS, WEBHOOKS, WORKLOADS, component_objects
 
@@ -123,8 +123,9 @@ class _Lists:
 
 
 def _labels_match(o: Obj, selector: str) -> bool:
-    labels = (o.get("metadata") or {}).get("labels") or {}
-    return all(labels.get(k) == v for k, _, v in (t.partition("=") for t in selector.split(",") if t))
+    """An equality label selector (``a=b,c=d``, what ``component_objects`` passes) on an object's labels."""
+    wanted = dict(t.partition("=")[::2] for t in selector.split(",") if t)
+    return not wanted or selector_matches(wanted, (o.get("metadata") or {}).get("labels"))
 
 
 def read(participant: str, kube: ReadOnlyKube, progress: Callable[[str], None] = lambda _s: None) -> Snapshot:
