@@ -117,6 +117,31 @@ def test_the_folder_check_command_is_installed(installed: tuple[Path, Path], tmp
     assert _run(command, tmp_path / "nowhere", cwd=tmp_path).returncode == 2
 
 
+def test_the_live_check_command_is_installed(installed: tuple[Path, Path], tmp_path: Path) -> None:
+    """``argo-tutorial-live`` (the wheel's console script) from anywhere: a participant stuck at D10 is named with
+    the wheel's own catalog and pins, an unreachable one is one line and exit 1, no kubeconfig is exit 2."""
+    from tests.fake_apiserver import Behaviour, serving
+    from tests.fake_apiserver import kubeconfig as write_kubeconfig
+
+    python, _ = installed
+    command = python.parent / "argo-tutorial-live"
+    app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+           "metadata": {"name": "my-awesome-app", "namespace": "argocd"},
+           "status": {"sync": {"status": "Unknown"}, "conditions": [
+               {"type": "ComparisonError", "message": "lstat service_preview.yaml: no such file or directory"}]}}  # fmt: skip
+    with serving(Behaviour([app])) as url:
+        got = _run(command, write_kubeconfig(tmp_path / "bob.yaml", url), "--quiet", cwd=tmp_path)
+    assert got.returncode == 1 and "[D10] fix: same names in both places" in got.stdout, got.stdout + got.stderr
+    kc = tmp_path / "alice.yaml"
+    kc.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: a\nclusters: [{name: a, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "contexts: [{name: a, context: {cluster: a, user: a}}]\nusers: [{name: a, user: {token: t}}]\n"
+    )
+    got = _run(command, kc, "--quiet", cwd=tmp_path)
+    assert got.returncode == 1 and "does not answer" in got.stdout and "Traceback" not in got.stderr, got.stderr
+    assert _run(command, tmp_path / "nowhere", cwd=tmp_path).returncode == 2
+
+
 def test_every_package_folder_is_listed_for_the_wheel() -> None:
     """pyproject.toml lists the packages (three of them are mapped from the top-level folders): a new folder of the
     library must be listed, or the installed suite misses it."""
