@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from argo_tutorial_suite.backends.capabilities import Capability
+from argo_tutorial_suite.backends.kind import shared
 from argo_tutorial_suite.backends.kind.backend import KindBackend
 from argo_tutorial_suite.backends.sim.apiserver import ApiHTTPServer, make_store
 from argo_tutorial_suite.backends.sim.resources import BUILTIN
@@ -67,6 +68,13 @@ def api() -> Iterator[ApiHTTPServer]:
     yield srv
     stop.set()
     srv.stop()
+
+
+@pytest.fixture(autouse=True)
+def private_locks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This test's backend shares no lock with a real kind run on the machine."""
+    monkeypatch.setattr(shared, "ALIVE", tmp_path / "alive.lock")
+    monkeypatch.setattr(shared, "MAKE", tmp_path / "make.lock")
 
 
 def test_up_and_close_on_stand_ins(api: ApiHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -174,8 +182,13 @@ def test_up_and_close_on_stand_ins(api: ApiHTTPServer, tmp_path: Path, monkeypat
     assert b.substitutions()["registry.argo-tutorial.test"] == "kind-registry:5000"
     assert json.loads(json.dumps(b.label)).startswith("real (kind v0.17.0")
 
-    assert "deleted" in b.close(failed=False)
+    other = shared.Alive()  # a second kind run on this machine, alive: the shared registry stays
+    other.hold()
+    line = b.close(failed=False)
+    assert "deleted" in line and "kept: another kind run here is alive" in line
     assert calls(bin_dir, "kind")[-1].startswith(f"delete cluster --name={NAME}")
+    assert not any(c.startswith("rm -f kind-registry") for c in calls(bin_dir, "docker"))
+    other.release()
 
 
 def test_offline_a_cert_manager_that_cannot_be_built_gets_a_stand_in(

@@ -29,7 +29,7 @@ from argo_tutorial_suite.backends.install import (
     StepOutcome,
     plan_hash,
 )
-from argo_tutorial_suite.backends.kind import acme, install_phase, mirrors
+from argo_tutorial_suite.backends.kind import acme, install_phase, mirrors, shared
 from argo_tutorial_suite.backends.kind import components_ready as ready
 from argo_tutorial_suite.backends.kind import ingress as ingress_substitute
 from argo_tutorial_suite.backends.kind import mirror_config as mirror
@@ -101,6 +101,7 @@ class KindBackend:
     _restrict_oom: bool = field(default_factory=preflight.negative_oom_score_adj_refused)
     _network_existed: bool = True  # whether Docker's "kind" network was there before this backend came up
     _mirrors: list[Mirror] = field(default_factory=list)
+    _alive: shared.Alive = field(default_factory=shared.Alive)  # this run's share of the machine's shared containers
     mode: OfflineMode = field(init=False)  # what runs offline in place of what (mirror mode, images built here)
 
     def __post_init__(self) -> None:
@@ -215,16 +216,18 @@ class KindBackend:
             self.runner.run([self.docker.path, "network", "inspect", KIND_NETWORK], check=False).returncode == 0
         )
         lifecycle = KindLifecycle(self.spec, self.kind, self.kubectl, self.workdir, self.runner)
-        with self.phase("registry container"):
-            self._registry = ensure_registry(self.docker.path, self.runner)
-        if self.registry_mirror:
-            with self.phase("registry mirrors"):
-                online = not self.offline
-                self._mirrors = [
-                    mirrors.ensure(h, online, self.docker.path, self.runner, self.workdir) for h in mirror.UPSTREAMS
-                ]
-                print(f"[kind] mirrors ({'pull-through caches' if online else 'filled from the local build'}): "
-                      + ", ".join(f"{m.host} -> 127.0.0.1:{m.host_port}" for m in self._mirrors), flush=True)  # fmt: skip
+        self._alive.hold()
+        with shared.making():
+            with self.phase("registry container"):
+                self._registry = ensure_registry(self.docker.path, self.runner)
+            if self.registry_mirror:
+                with self.phase("registry mirrors"):
+                    online = not self.offline
+                    self._mirrors = [
+                        mirrors.ensure(h, online, self.docker.path, self.runner, self.workdir) for h in mirror.UPSTREAMS
+                    ]
+                    print(f"[kind] mirrors ({'pull-through caches' if online else 'filled from the local build'}): "
+                          + ", ".join(f"{m.host} -> 127.0.0.1:{m.host_port}" for m in self._mirrors), flush=True)  # fmt: skip
         with self.phase("cluster"):
             self._access = lifecycle.up(self._choose_ports)
             self._kube = Kube(api_client(self._access.kubeconfig))
@@ -425,8 +428,14 @@ class KindBackend:
         line = KindLifecycle(self.spec, self.kind, self.kubectl, self.workdir, self.runner).down(
             self.keep, self.keep_on_failure, failed
         )
+        with self._alive.alone() as alone:
+            return self._remove_shared(line, alone)
+
+    def _remove_shared(self, line: str, alone: bool) -> str:
+        if "deleted" in line and not alone:  # another run on this machine still pulls from them
+            return line + "; registry and mirror containers kept: another kind run here is alive"
         others = self._other_clusters() if "deleted" in line else []
-        if others:  # the registry and the mirrors are shared by name: another run still pulls from them
+        if others:  # the registry and the mirrors are shared by name: a kept cluster still pulls from them
             line += f"; registry and mirror containers kept: {', '.join(others)} still use them"
         if "deleted" in line and not others and self._registry is not None:
             self.runner.run([self.docker.path, "rm", "-f", NAME], check=False)
