@@ -196,6 +196,13 @@ class Kube:
         for ev in res.watch(namespace=namespace, field_selector=f"metadata.name={name}", timeout=timeout):
             yield dict(ev["raw_object"])
 
+    def watch_kind(self, api_version: str, kind: str, namespace: str | None, timeout: int) -> Iterator[str]:
+        """The event types of every object of ``kind`` in ``namespace`` (ADDED, MODIFIED, DELETED), for ``timeout``
+        seconds at most (the server ends the watch)."""
+        res = self.resource(api_version, kind)
+        for ev in res.watch(namespace=namespace, timeout=timeout):
+            yield str(ev.get("type", ""))
+
 
 def is_conflict(e: BaseException) -> bool:
     return isinstance(e, ConflictError)

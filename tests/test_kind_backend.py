@@ -144,6 +144,7 @@ def test_up_and_close_on_stand_ins(api: ApiHTTPServer, tmp_path: Path, monkeypat
         "install the stack",
         "on top of the tutorial's install",
         "components ready",
+        "git server ready",  # awaited after the install: the install does not need it
     ]
     want = [c for c in COMPONENT_NS if c != "traefik"]  # as written: ingress-nginx, not its successor (D37)
     assert waited == [want], "every component the profile installs is waited on after the install"
@@ -161,7 +162,13 @@ def test_up_and_close_on_stand_ins(api: ApiHTTPServer, tmp_path: Path, monkeypat
     config = yaml.safe_load((tmp_path / ".pytest-kind" / NAME / "kind-config.yaml").read_text())
     assert "--config" in create and "--image=kindest/node:v1.25.3@sha256:" in create
     assert [n["role"] for n in config["nodes"]] == ["control-plane"]
-    assert f"load docker-image argo-suite/gitserver:1 --name={NAME}" in k
+    # the git server's image goes to the cluster's registry once (no kind load into every node), pulled from there
+    assert not any(c.startswith("load docker-image") for c in k)
+    assert any(c.startswith("push -q 127.0.0.1:") and "/argo-suite/gitserver:" in c for c in d)
+    git = b.kube.get("apps/v1", "Deployment", "gitserver", "argo-suite-git")
+    container = (git or {}).get("spec", {}).get("template", {}).get("spec", {}).get("containers", [{}])[0]
+    assert container.get("image", "").startswith("kind-registry:5000/argo-suite/gitserver:"), git
+    assert container.get("imagePullPolicy") == "IfNotPresent"
     assert api.store.try_get(api.store.res("", "configmaps"), "kube-public", "local-registry-hosting") is not None
     assert api.store.try_get(api.store.res("apps", "deployments"), "argo-suite-git", "gitserver") is not None
     # the tutorial's script ran command by command, with its outcomes

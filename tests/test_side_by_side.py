@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from argo_tutorial_suite.backends.kind.side_by_side import cluster_scope, timeout_factor
+from argo_tutorial_suite.backends.side_by_side import cluster_scope, timeout_factor
 from argo_tutorial_suite.tutorial.profiles import PINS, PROFILES
 
 ROOT = Path(__file__).resolve().parents[1]

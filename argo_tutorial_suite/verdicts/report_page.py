@@ -8,10 +8,11 @@ line that shows a defect) folded under it, and for every defect the run met, its
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from argo_tutorial_suite.redact import REDACTOR
+from argo_tutorial_suite.verdicts import timeline
 from argo_tutorial_suite.verdicts.steps import FAILED, NOT_VERIFIED, PASSED, StepRecord, known_defects, one_line
 
 CSS = """
@@ -23,6 +24,8 @@ th:nth-child(1){width:30%}th:nth-child(2){width:12%}th:nth-child(3){width:5%}th:
 th{background:#eee}.v{white-space:nowrap;font-weight:600}
 .passed{background:#c8efc8}.failed{background:#f6b8b8}.known{background:#fde0a8}.notverified{background:#e4e4f4}
 .bar{position:relative;height:.8rem;background:#eee;min-width:12rem}.bar i{position:absolute;top:0;bottom:0;background:#6a8fd8}
+.timeline th:nth-child(1){width:30%}.timeline th:nth-child(2),.timeline th:nth-child(3){width:7%}.timeline th:nth-child(4){width:56%}
+.timeline tr.lane td{font-weight:600;background:#f0f0f0}.timeline tr.test i{background:#8fbf8f}
 details{font-size:.85rem}pre{white-space:pre-wrap;margin:.2rem 0;font-size:.8rem}.ran{font-size:.9rem}
 """
 
@@ -48,17 +51,42 @@ def _evidence(r: StepRecord) -> str:
     return f"<details><summary>evidence</summary>{body}</details>"
 
 
+def _timeline(spans: Sequence[timeline.Span]) -> list[str]:
+    """The run on one wall clock: a lane per main job and per cluster, a row per phase or test, each a bar at its
+    start with its length; clusters side by side overlap."""
+    e = html.escape
+    t0, total = timeline.extent(spans)
+    if total <= 0:
+        return []
+    parts = [f'<h2 id="timeline">Run timeline</h2><p class="counts">{total / 60:.1f} min from first start to last end'
+             + "".join(f"; slowest: {e(s.name)} ({e(s.lane)}) {s.seconds:.0f}s" if i == 0 else f", {e(s.name)} {s.seconds:.0f}s"
+                       for i, s in enumerate(timeline.slowest(spans)))
+             + '</p><table class="timeline"><tr><th>lane, phase or test</th><th>starts</th><th>takes</th><th>on the wall clock</th></tr>']  # fmt: skip
+    for lane, items in timeline.lanes(spans):
+        a, b = min(s.start for s in items), max(s.start + s.seconds for s in items)
+        parts.append(f'<tr class="lane"><td>{e(lane)}</td><td>+{a - t0:.0f}s</td><td>{b - a:.0f}s</td>'
+                     f'<td><div class="bar"><i style="left:{100 * (a - t0) / total:.2f}%;width:{max(100 * (b - a) / total, 0.3):.2f}%"></i></div></td></tr>')  # fmt: skip
+        for sp in items:
+            left, width = 100 * (sp.start - t0) / total, max(100 * sp.seconds / total, 0.3)
+            parts.append(f'<tr class="{e(sp.kind)}"><td>{e(sp.name)}</td><td>+{sp.start - t0:.0f}s</td><td>{sp.seconds:.1f}s</td>'
+                         f'<td><div class="bar"><i style="left:{left:.2f}%;width:{width:.2f}%"></i></div></td></tr>')  # fmt: skip
+    parts.append("</table>")
+    return parts
+
+
 def page(records: list[StepRecord], ran: Mapping[str, str] | None = None, fixes: Mapping[str, Any] | None = None,
-         title: str = "Argo hands-on tutorial: the run") -> str:  # fmt: skip
-    """The page; ``ran``: profile -> what ran; ``fixes``: defect ID -> (title, fix)."""
+         title: str = "Argo hands-on tutorial: the run", spans: Sequence[timeline.Span] = ()) -> str:  # fmt: skip
+    """The page; ``ran``: profile -> what ran; ``fixes``: defect ID -> (title, fix); ``spans``: the run's
+    timeline (main job phases, each cluster's set-up phases and tests)."""
     e = html.escape
     ran = ran or {}
     fixes = fixes or {}
     profiles = list(dict.fromkeys(r.profile for r in records))
     parts = [
         f"<h1>{e(title)}</h1>",
-        '<nav class="toc">' + " · ".join(f'<a href="#{e(p)}">{e(p)}</a>' for p in profiles) + "</nav>",
-    ]
+        '<nav class="toc">' + " · ".join(f'<a href="#{e(p)}">{e(p)}</a>' for p in profiles)
+        + (' · <a href="#timeline">run timeline</a>' if spans else "") + "</nav>",
+    ]  # fmt: skip
     for prof in profiles:
         rows = [r for r in records if r.profile == prof]
         counts: dict[str, int] = {}
@@ -98,6 +126,7 @@ def page(records: list[StepRecord], ran: Mapping[str, str] | None = None, fixes:
                 t, fix = fixes.get(d, ("", ""))
                 parts.append(f"<li><b>{e(d)}</b> {e(t)}: <i>fix:</i> {e(fix)}</li>")
             parts.append("</ul>")
+    parts += _timeline(spans)
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title><style>{CSS}</style>'
         f"</head><body>{''.join(parts)}</body></html>\n"

@@ -17,7 +17,7 @@ import dataclasses
 import html
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +27,7 @@ from argo_tutorial_suite.redact import REDACTOR
 from argo_tutorial_suite.tutorial import catalog
 from argo_tutorial_suite.verdicts import live
 from argo_tutorial_suite.verdicts.components import Ran, unverified
+from argo_tutorial_suite.verdicts.timeline import Span
 
 NOT_RUN_PREFIX = "every step of "  # the record of a scenario that could not run at all (its reason is said once)
 LIVE_VERDICT_AFTER = 2.0  # a step that took longer says its verdict live as it ends
@@ -292,9 +293,11 @@ def junit(records: list[StepRecord]) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + head + "\n" + "\n".join(cases) + "\n</testsuite>\n"
 
 
-def write(records: list[StepRecord], dest: Path, ran: Mapping[str, str] | None = None) -> list[Path]:
+def write(
+    records: list[StepRecord], dest: Path, ran: Mapping[str, str] | None = None, spans: Sequence[Span] = ()
+) -> list[Path]:
     from argo_tutorial_suite.tutorial import catalog
-    from argo_tutorial_suite.verdicts import report_page
+    from argo_tutorial_suite.verdicts import report_page, timeline
 
     dest.mkdir(parents=True, exist_ok=True)
     md, xml, txt = dest / "verdicts.md", dest / "verdicts-junit.xml", dest / "verdicts.txt"
@@ -303,8 +306,12 @@ def write(records: list[StepRecord], dest: Path, ran: Mapping[str, str] | None =
     txt.write_text(table(records) + "\n")
     fixes = {d.id: (d.title, d.fix) for d in catalog.load().values()}
     page = dest / "report.html"
-    page.write_text(report_page.page(records, ran, fixes))
-    return [page, md, xml, txt]
+    page.write_text(report_page.page(records, ran, fixes, spans=spans))
+    written = [page, md, xml, txt]
+    if spans:
+        (dest / "timeline.json").write_text(timeline.dumps(timeline.merge(spans)) + "\n")
+        written.append(dest / "timeline.json")
+    return written
 
 
 def dumps(records: list[StepRecord]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from argo_tutorial_suite.kube import Kube
 from argo_tutorial_suite.probes import readiness
+from argo_tutorial_suite.probes.changes import Changes
 from argo_tutorial_suite.redact import REDACTOR
 from argo_tutorial_suite.tutorial import stack
 from argo_tutorial_suite.verdicts.waits import Seen, State, WaitFailed, expect, timeout_for
@@ -21,7 +22,9 @@ def wait_components(kube: Kube, components: list[str] | None = None, timeout: fl
             return seen
 
         try:
-            expect(probe, f"{comp} ready", timeout or timeout_for("install"))
+            # looked at again when a Pod, Deployment or StatefulSet of the component changes, not every second
+            with Changes(kube.watch_kind, stack.COMPONENT_NS[comp]) as changes:
+                expect(probe, f"{comp} ready", timeout or timeout_for("install"), sleep=changes.sleep)
         except WaitFailed as e:
             if e.last is not None:
                 e.last.evidence.update(unready_logs(kube, stack.COMPONENT_NS[comp]))
