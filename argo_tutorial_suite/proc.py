@@ -12,7 +12,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from argo_tutorial_suite.redact import REDACTOR, Redactor
@@ -68,7 +68,11 @@ class Runner:
         check: bool = True,
         hint: str = "",
         env_extra: Mapping[str, str] | None = None,
+        stop_when: Callable[[], str | None] | None = None,
+        check_every: float = 5.0,
     ) -> Ran:
+        """``stop_when``: asked every ``check_every`` seconds while the command runs; a reason it returns stops the
+        command at once (what it waits for can no longer happen), the reason in its stderr."""
         start = time.monotonic()
         if self._cancelled.is_set():
             raise Cancelled(f"not started (cancelled): {' '.join(argv)}")
@@ -89,12 +93,7 @@ class Runner:
             with self._lock:
                 self._running.add(proc)
             try:
-                out, err = proc.communicate(input=input, timeout=timeout)
-                ran = Ran(list(argv), proc.returncode, out, err, time.monotonic() - start)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                out, _ = proc.communicate()
-                ran = Ran(list(argv), -9, out or "", f"timed out after {timeout:.0f}s", time.monotonic() - start)
+                ran = self._communicate(proc, argv, input, timeout, start, stop_when, check_every)
             except BaseException:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
@@ -108,3 +107,37 @@ class Runner:
         if check and ran.returncode != 0:
             raise CommandFailed(ran, hint=hint)
         return ran
+
+    @staticmethod
+    def _communicate(
+        proc: subprocess.Popen[str],
+        argv: Sequence[str],
+        input: str | None,
+        timeout: float,
+        start: float,
+        stop_when: Callable[[], str | None] | None,
+        check_every: float,
+    ) -> Ran:
+        deadline = start + timeout
+        sent: str | None = input
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                # retried after a timeout without losing output (subprocess docs); the input goes once
+                out, err = proc.communicate(
+                    input=sent, timeout=max(0.01, min(left, check_every) if stop_when else left)
+                )
+                return Ran(list(argv), proc.returncode, out, err, time.monotonic() - start)
+            except subprocess.TimeoutExpired:
+                sent = None
+                elapsed = time.monotonic() - start
+                if time.monotonic() >= deadline:
+                    why = f"timed out after {timeout:.0f}s"
+                else:
+                    reason = stop_when() if stop_when is not None else None
+                    if reason is None:
+                        continue
+                    why = f"stopped after {elapsed:.0f}s: it cannot end: {reason}"
+                os.killpg(proc.pid, signal.SIGKILL)
+                out, _ = proc.communicate()
+                return Ran(list(argv), -9, out or "", why, time.monotonic() - start)

@@ -77,3 +77,7 @@ def test_the_timeline_reads_each_span_once_in_order_and_nothing_from_garbage() -
     _, total = timeline.extent(spans)
     assert total == 420 + 5 + 280 and timeline.extent([]) == (0.0, 0.0)
     assert timeline.loads("not json") == [] and timeline.loads('[{"lane": "x"}]') == []
+    first, slow = timeline.summary(spans)
+    assert first.startswith("run timeline: 11.8 min wall clock: main job 1.2 min, cluster as-written@current ")
+    assert slow.startswith("slowest phases: install the stack (corrected@current) 305s, install the stack (as-written")
+    assert timeline.summary([s for s in spans if s.kind == "test"]) == []  # no set-up phase: nothing to say

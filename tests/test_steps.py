@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from argo_tutorial_suite.redact import REDACTOR
+from argo_tutorial_suite.verdicts import steps
 from argo_tutorial_suite.verdicts.components import Ran, Relation
 from argo_tutorial_suite.verdicts.steps import (
     FAILED,
@@ -225,3 +226,19 @@ def test_a_long_wait_reports_live_with_its_bound_and_last_seen(monkeypatch: pyte
     lines.clear()
     expect(lambda: Seen.ok("done"), "a quick thing", 30, progress=Progress(every=1.0, after=2.0))
     assert lines == []
+
+
+def test_live_lines_name_the_backend_shortly_and_keep_a_multi_line_step_on_one_line() -> None:
+    from argo_tutorial_suite.verdicts import live
+
+    label = "real (kind v0.17.0, node image built locally (kindest/node:v1.25.3; manifest /root/.cache/x.json))"
+    assert steps.short_backend(label) == "kind v0.17.0" and steps.short_backend("simulated") == "simulated"
+    lines: list[str] = []
+    live.set_sink(lines.append)
+    try:
+        s = steps.Steps(scenario="t", profile="corrected@current", backend=label)
+        with s.step('echo -e "a\\nb" | kubectl apply -f -', "Install"):
+            pass
+    finally:
+        live.set_sink(None)
+    assert lines and all("\n" not in line and line.startswith("[kind v0.17.0] corrected@current: ") for line in lines)

@@ -150,7 +150,10 @@ def run_step(
     timeout: float,
     bindir: Path | None = None,
     offline: Offline | None = None,
+    stop_when: Callable[[], str | None] | None = None,
 ) -> StepOutcome:
+    """``stop_when``: for a command that waits on the cluster (``kubectl rollout status``, ``kubectl wait``), asked
+    while it runs; a reason stops it at once (what it waits for can no longer happen)."""
     start = time.monotonic()
     outcomes: list[CommandOutcome] = []
     assignments: list[str] = []
@@ -184,7 +187,8 @@ def run_step(
             )
             continue
         env = command_env(env_kubeconfig, bindir, os.environ.get("PATH", ""))
-        ran = runner.run(["bash", "-c", script], timeout=timeout, check=False, env_extra=env)
+        waits = stop_when if waits_on_cluster(text) else None
+        ran = runner.run(["bash", "-c", script], timeout=timeout, check=False, env_extra=env, stop_when=waits)
         status = "ok" if ran.returncode == 0 else "failed"
         out = (ran.stdout + ran.stderr).strip()[-1500:]
         outcomes.append(
@@ -193,6 +197,26 @@ def run_step(
         if ASSIGNMENT.match(cmd.run) and status == "ok":
             assignments.append(cmd.run)
     return StepOutcome(title, outcomes, time.monotonic() - start)
+
+
+_SEGMENTS = re.compile(r"\|\|?|&&|;")
+_FLAG_WITH_VALUE = {"-n", "--namespace", "--context", "--kubeconfig", "--cluster", "--user", "-s", "--server"}
+
+
+def waits_on_cluster(line: str) -> bool:
+    """Whether a shell line runs kubectl's ``rollout status`` or ``wait`` (a command that waits on the cluster's
+    objects): kubectl's subcommand, the first word after its global flags and their values."""
+    for segment in _SEGMENTS.split(line):
+        words = segment.split()
+        if not words or not words[0].endswith("kubectl"):
+            continue
+        i = 1
+        while i < len(words) and words[i].startswith("-"):
+            i += 2 if words[i] in _FLAG_WITH_VALUE else 1
+        sub = words[i : i + 2]
+        if sub[:1] == ["wait"] or sub == ["rollout", "status"]:
+            return True
+    return False
 
 
 def run_plan(
@@ -204,10 +228,11 @@ def run_plan(
     timeout: float = 900,
     kubectl: str | None = None,
     offline: Offline | None = None,
+    stop_when: Callable[[], str | None] | None = None,
 ) -> list[StepOutcome]:
     """Run every step; the component steps in parallel when ``concurrent`` (the last, UI step after them)."""
     with kubectl_dir(kubectl) as bindir:
-        return _run_plan(plan, runner, kubeconfig, resolve, concurrent, timeout, bindir, offline)
+        return _run_plan(plan, runner, kubeconfig, resolve, concurrent, timeout, bindir, offline, stop_when)
 
 
 def _run_plan(
@@ -219,12 +244,13 @@ def _run_plan(
     timeout: float,
     bindir: Path | None,
     offline: Offline | None,
+    stop_when: Callable[[], str | None] | None = None,
 ) -> list[StepOutcome]:
     preamble = [line for line in plan.preamble if not line.startswith("#")]
 
     def go(step_index: int) -> StepOutcome:
         s = plan.steps[step_index]
-        return run_step(s.title, s.commands, preamble, runner, kubeconfig, resolve, timeout, bindir, offline)
+        return run_step(s.title, s.commands, preamble, runner, kubeconfig, resolve, timeout, bindir, offline, stop_when)
 
     if not concurrent:
         return [go(i) for i in range(len(plan.steps))]

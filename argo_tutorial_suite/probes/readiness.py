@@ -20,6 +20,7 @@ Component checks add what "ready" means beyond the Deployments:
 from __future__ import annotations
 
 import datetime
+import re
 import time
 from collections.abc import Iterable
 
@@ -268,3 +269,57 @@ def on_ingress_ready_node(
             f"{', '.join(wrong)}; only that node maps ports 80/443 to the host"
         )
     return Seen.ok(f"ingress-nginx controller on {', '.join(p['spec']['nodeName'] for p in ctrl)}")
+
+
+# -- a pod the scheduler will never place, on a cluster whose nodes do not change (kind) ---------------------------
+# kube-scheduler's FailedScheduling message (pkg/scheduler/schedule_one.go, FitError.Error):
+#   "0/N nodes are available: <count> <reason>, <count> <reason>. preemption: 0/N nodes are available: ..."
+# Reasons that only a change to the cluster's nodes or to the pods already placed can resolve: inter-pod
+# (anti-)affinity (plugins/interpodaffinity/filtering.go: ErrReasonAntiAffinityRulesNotMatch,
+# ErrReasonExistingAntiAffinityRulesNotMatch, ErrReasonAffinityRulesNotMatch), node affinity and selector
+# (plugins/nodeaffinity: ErrReasonPod), a node's taint (plugins/tainttoleration: "had untolerated taint" or "had
+# taint ... that the pod didn't tolerate", but not node.kubernetes.io/* lifecycle taints, which go away on their
+# own). With preemption of no help (the scheduler says so: "No preemption victims found for incoming pod",
+# "Preemption is not helpful for scheduling", plugins/defaultpreemption), and no pod being deleted in its namespace
+# (a terminating pod frees its place), nothing on a kind cluster will change the answer.
+_FIT = re.compile(r"^0/(\d+) nodes are available: (.*?)\.(?: preemption: (.*))?$", re.S)
+_STUCK_FOR_GOOD = (
+    "didn't match pod anti-affinity rules",
+    "didn't satisfy existing pods anti-affinity rules",
+    "didn't match pod affinity rules",
+    "didn't match Pod's node affinity/selector",
+    "didn't match pod affinity/anti-affinity",
+)
+_NO_PREEMPTION = ("No preemption victims found for incoming pod", "Preemption is not helpful for scheduling")
+
+
+def _reason_for_good(reason: str) -> bool:
+    if any(r in reason for r in _STUCK_FOR_GOOD):
+        return True
+    taint = "untolerated taint" in reason or ("had taint" in reason and "didn't tolerate" in reason)
+    return taint and "node.kubernetes.io/" not in reason
+
+
+def never_scheduled(pods: Iterable[Obj], nodes: int) -> str | None:
+    """The first pod the scheduler will never place (``namespace/name: the scheduler's message``), else None;
+    ``nodes``: the cluster's node count now (the message must have been about every one of them)."""
+    pods = list(pods)
+    terminating = {
+        (p.get("metadata") or {}).get("namespace") for p in pods if (p.get("metadata") or {}).get("deletionTimestamp")
+    }
+    for p in pods:
+        meta, status = p.get("metadata") or {}, p.get("status") or {}
+        if status.get("phase") != "Pending" or meta.get("namespace") in terminating:
+            continue
+        for c in status.get("conditions") or []:
+            if c.get("type") != "PodScheduled" or c.get("status") != "False" or c.get("reason") != "Unschedulable":
+                continue
+            msg = str(c.get("message") or "").strip()
+            m = _FIT.match(msg)
+            if m is None or int(m.group(1)) != nodes:
+                continue
+            parts = [x.strip() for x in m.group(2).split(", ") if x.strip()]
+            preemption = m.group(3) or ""
+            if parts and all(_reason_for_good(x) for x in parts) and any(x in preemption for x in _NO_PREEMPTION):
+                return f"{meta.get('namespace')}/{meta.get('name')} is never scheduled: {msg}"
+    return None

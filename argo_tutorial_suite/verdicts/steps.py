@@ -129,7 +129,7 @@ class Steps:
         )
         start = time.monotonic()
         if self.backend != "static":  # a static row takes no time: its verdict is in the summary
-            live.say(f"[{self.backend}] {self.profile}: {name} ...")
+            live.say(f"[{short_backend(self.backend)}] {self.profile}: {one_line(name, 100)} ...")
         try:
             yield rec
         except BaseException as e:
@@ -189,13 +189,23 @@ class Steps:
 
     def _done(self, rec: StepRecord) -> None:
         if rec.backend != "static" and (rec.seconds >= LIVE_VERDICT_AFTER or rec.verdict != PASSED):
-            live.say(f"[{rec.backend}] {rec.profile}: {rec.step}: {rec.verdict} ({rec.seconds:.1f}s)")
+            live.say(
+                f"[{short_backend(rec.backend)}] {rec.profile}: {one_line(rec.step, 100)}: {rec.verdict} ({rec.seconds:.1f}s)"
+            )
         self.records.append(rec)
         tail = f": {rec.detail}" if rec.detail else ""
         print(f"[{rec.backend}] {rec.profile}: {rec.step}: {rec.verdict} ({rec.seconds:.1f}s){tail}", flush=True)
 
 
 # -- rendering --------------------------------------------------------------------------------------
+def short_backend(label: str) -> str:
+    """A backend's label as a live line's prefix: ``real (kind v0.17.0, node image built locally (...))`` ->
+    ``kind v0.17.0``; what ran in full stays in the verdict table and the report."""
+    if label.startswith("real (kind "):
+        return " ".join(label.removeprefix("real (").split(",")[0].split()[:2])
+    return label.split(" (")[0]
+
+
 def one_line(text: str, width: int = 0) -> str:
     """A title or detail on one line (the tutorial's multi-line ``echo -e`` step would break a row), cut to
     ``width`` with an ellipsis when given."""

@@ -65,3 +65,16 @@ def extent(spans: Sequence[Span]) -> tuple[float, float]:
 def slowest(spans: Sequence[Span], n: int = 3) -> list[Span]:
     """The longest set-up phases (the next thing to make faster)."""
     return sorted((s for s in spans if s.kind == "phase"), key=lambda s: -s.seconds)[:n]
+
+
+def summary(spans: Sequence[Span]) -> list[str]:
+    """The timeline in a line or two for the terminal: the wall clock per lane, and the slowest set-up phases."""
+    if not any(s.kind == "phase" for s in spans):
+        return []
+    _, total = extent(spans)
+    per_lane = ", ".join(
+        f"{lane} {(max(s.start + s.seconds for s in items) - min(s.start for s in items)) / 60:.1f} min"
+        for lane, items in lanes(spans)
+    )
+    slow = ", ".join(f"{s.name} ({s.lane.removeprefix('cluster ')}) {s.seconds:.0f}s" for s in slowest(spans))
+    return [f"run timeline: {total / 60:.1f} min wall clock: {per_lane}", f"slowest phases: {slow}"]
