@@ -76,3 +76,18 @@ def test_failed_container_images_reads_init_and_main_containers() -> None:
         }
     }
     assert failed_container_images([pod]) == ["quay.io/argoproj/argoexec:v3.4.4"]
+
+
+def test_what_ran_in_a_few_words_for_the_terminal() -> None:
+    from argo_tutorial_suite.verdicts.components import short
+
+    line = (
+        "what ran: Argo CD: the pinned release; Argo CD's redis and haproxy: stand-in (docker.io/library/haproxy:"
+        "2.6.2-alpine: base and version Debian bookworm's haproxy; x: y); Argo Events: another release (quay.io/"
+        "argoproj/argo-events:v1.7.5: version v1.7.6 for v1.7.5); cert-manager: the pinned release"
+    )
+    assert short(line) == (
+        "what ran: 2 of 4 components the pinned release; another release or a stand-in: Argo CD's redis and "
+        "haproxy, Argo Events (report.html says which)"
+    )
+    assert short("what ran: Argo CD: the pinned release") == "what ran: 1 of 1 components the pinned release"

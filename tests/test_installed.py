@@ -8,6 +8,7 @@ project of that name) beside it changes nothing of ours.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -41,12 +42,30 @@ def _tree_digest(folder: Path) -> str:
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(the venv's python, the wheel)."""
-    tmp = tmp_path_factory.mktemp("installed")
-    # built from a copy: a build in the checkout leaves its egg-info there, whose entry points pytest would load
+    """(the venv's python, the wheel): built and installed once per run, whichever xdist worker asks first (the
+    others wait on a lock and reuse it: the build and install take most of this module's time)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    tmp = shared / "installed-wheel"
+    with open(shared / "installed-wheel.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = tmp / "venv" / ".installed"
+        if not done.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir()
+            _build_and_install(tmp)
+            done.write_text("ok\n")
+    (wheel,) = (tmp / "dist").glob("argo_tutorial_suite-*.whl")
+    return tmp / "venv" / "bin" / "python", wheel
+
+
+def _build_and_install(tmp: Path) -> None:
+    # built from a copy: a build in the checkout leaves its egg-info there, whose entry points pytest would load;
+    # the venvs a checkout holds (.venv from scripts/main-job, .venv-tox from scripts/tox) are not the project's
     src = tmp / "src"
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", ".tox", "artifacts", "*.egg-info", "build",
-                                                              "__pycache__", ".pytest-kind", ".mypy_cache"))  # fmt: skip
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", ".tox", ".venv*", "artifacts", "*.egg-info",
+                                                              "build", "__pycache__", ".pytest-kind", ".mypy_cache",
+                                                              ".ruff_cache"))  # fmt: skip
     built = _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", tmp / "dist", src, cwd=tmp)
     assert built.returncode == 0, built.stderr[-3000:]
     (wheel,) = (tmp / "dist").glob("argo_tutorial_suite-*.whl")
@@ -55,7 +74,6 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     python = tmp / "venv" / "bin" / "python"
     pip = _run(python, "-m", "pip", "install", "-q", "--disable-pip-version-check", wheel, cwd=tmp, timeout=900)
     assert pip.returncode == 0, pip.stderr[-3000:]
-    return python, wheel
 
 
 def test_the_wheel_holds_the_suite_and_no_top_level_fixtures(installed: tuple[Path, Path]) -> None:

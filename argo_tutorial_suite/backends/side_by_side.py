@@ -14,7 +14,8 @@ share each core, unless ``ARGO_SUITE_TIMEOUT_FACTOR`` says otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 
 def cluster_scope(nodeid: str, profiles: Sequence[str], pins: Sequence[str]) -> str:
@@ -47,3 +48,22 @@ def scheduler(config: object, log: object, profiles: Sequence[str], pins: Sequen
             return cluster_scope(nodeid, profiles, pins)
 
     return ClusterScheduling(config, log)
+
+
+T = TypeVar("T")
+
+
+def longest_spread(items: Sequence[T], weight: Callable[[T], float]) -> list[T]:
+    """``items`` ordered so that pytest-xdist's ``load`` scheduler gives every worker one long test and one short
+    test at a time: it hands each worker consecutive tests, at least two at once (``xdist/scheduler/load.py``,
+    ``node_chunksize``), so the longest are laid out every other place, longest first, each followed by one of the
+    shortest (a worker's second test is then over quickly and it takes the next long one)."""
+    ranked = sorted(items, key=lambda i: -weight(i))
+    half = (len(ranked) + 1) // 2
+    long_, short = ranked[:half], ranked[half:][::-1]
+    out: list[T] = []
+    for i, item in enumerate(long_):
+        out.append(item)
+        if i < len(short):
+            out.append(short[i])
+    return out

@@ -194,3 +194,29 @@ def summary(ran: Mapping[str, Ran]) -> str:
         r = ran[c]
         parts.append(f"{r.name}: {'the pinned release' if r.verified else f'{r.relation.value} ({r.what})'}")
     return "what ran: " + "; ".join(parts)
+
+
+def short(summary_line: str) -> str:
+    """:func:`summary`'s line in a few words for the terminal: how many components ran as pinned, and which did
+    not (what stood in for each is in the verdict table and the report)."""
+    parts = [p for p in _top_level(summary_line.removeprefix("what ran: "), "; ") if ": " in p]
+    pinned = [p for p in parts if p.endswith(": the pinned release")]
+    others = [p.split(": ", 1)[0] for p in parts if not p.endswith(": the pinned release")]
+    if not parts:
+        return summary_line
+    tail = f"; another release or a stand-in: {', '.join(others)} (report.html says which)" if others else ""
+    return f"what ran: {len(pinned)} of {len(parts)} components the pinned release{tail}"
+
+
+def _top_level(text: str, sep: str) -> list[str]:
+    """``text`` split at ``sep`` outside parentheses (a stand-in's description may hold the separator)."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        ch = text[i]
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0 and text.startswith(sep, i):
+            parts.append(text[start:i])
+            start = i = i + len(sep)
+            continue
+        i += 1
+    return [*parts, text[start:]]

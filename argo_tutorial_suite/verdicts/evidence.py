@@ -102,6 +102,21 @@ def load(side: str, pins: str, root: Path = EVIDENCE) -> Evidence | None:
     return Evidence(side, pins, records, dict(data.get("ran") or {}), str(data.get("recorded", "")))
 
 
+def scenario_weights(root: Path = EVIDENCE) -> dict[str, float]:
+    """Seconds of steps per scenario (``test_tutorial[corrected-current]``) in the committed kind evidence: how
+    long each scenario takes, to start the longest first. Empty where there is none, or it cannot be read."""
+    weights: dict[str, float] = {}
+    for path in sorted(root.glob("kind-*.json")) if root.is_dir() else []:
+        try:
+            ev = load("kind", path.stem.removeprefix("kind-"), root)
+        except EvidenceError:
+            continue
+        for r in ev.records if ev else []:
+            name = r.scenario.split("::")[-1]
+            weights[name] = weights.get(name, 0.0) + r.seconds
+    return weights
+
+
 def pins_of(r: StepRecord) -> str:
     return r.profile.rsplit("@", 1)[-1]
 
