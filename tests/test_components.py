@@ -87,7 +87,6 @@ def test_what_ran_in_a_few_words_for_the_terminal() -> None:
         "argoproj/argo-events:v1.7.5: version v1.7.6 for v1.7.5); cert-manager: the pinned release"
     )
     assert short(line) == (
-        "what ran: 2 of 4 components the pinned release; another release or a stand-in: Argo CD's redis and "
-        "haproxy, Argo Events (report.html says which)"
+        "what ran: 2 of 4 components the pinned release, 2 another release or a stand-in (report.html says which)"
     )
     assert short("what ran: Argo CD: the pinned release") == "what ran: 1 of 1 components the pinned release"

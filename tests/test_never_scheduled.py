@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from argo_tutorial_suite.backends.install import run_plan, waits_on_cluster
+from argo_tutorial_suite.backends.install import Awaited, awaited, run_plan
 from argo_tutorial_suite.objects import Obj
 from argo_tutorial_suite.probes.readiness import never_scheduled
 from argo_tutorial_suite.proc import Runner
@@ -80,22 +80,61 @@ def test_the_runner_stops_a_command_once_it_cannot_end_and_says_why() -> None:
     assert quick.stdout.strip() == "done"  # a command that ends by itself is not stopped
 
 
-def test_only_commands_that_wait_on_the_cluster_are_stopped(tmp_path: Path) -> None:
-    assert waits_on_cluster("kubectl rollout status deployment -n argocd")
-    assert waits_on_cluster("kubectl -n x wait --for=condition=Available deployment --all")
-    assert waits_on_cluster("kubectl create ns a && /usr/local/bin/kubectl rollout status -n a deploy/b")
-    assert not waits_on_cluster("kubectl apply -f https://example/wait.yaml | grep status")
-    assert not waits_on_cluster("kubectl rollout restart deployment -n wait")
-    assert not waits_on_cluster("echo kubectl wait")
+def test_a_waiting_command_says_what_it_waits_on() -> None:
+    deploys = frozenset({"ReplicaSet"})
+    assert awaited("kubectl rollout status deployment -n argocd") == Awaited("argocd", deploys)
+    assert awaited("kubectl -n x wait --for=condition=Available deployment --all") == Awaited("x")
+    assert awaited("kubectl create ns a && /usr/local/bin/kubectl rollout status --namespace=a sts/b") == Awaited(
+        "a", frozenset({"StatefulSet"})
+    )
+    assert awaited("kubectl rollout status deploy/web") == Awaited("default", deploys)  # the context's namespace
+    assert awaited("kubectl wait -A --for=delete pod/x") == Awaited(None)
+    assert awaited("kubectl apply -f https://example/wait.yaml | grep status") is None
+    assert awaited("kubectl rollout restart deployment -n wait") is None
+    assert awaited("echo kubectl wait") is None
+
+
+def test_only_the_awaited_namespace_and_kind_count() -> None:
+    other_ns = pending(ANTI, ns="argocd")
+    assert never_scheduled([other_ns], nodes=1) is not None
+    # what rollout status -n argo-rollouts waits on is not in argocd (the run that stopped it there was wrong)
+    assert never_scheduled([p for p in [other_ns] if p["metadata"]["namespace"] == "argo-rollouts"], nodes=1) is None
+    sts_pod = pending(ANTI)
+    sts_pod["metadata"]["ownerReferences"] = [{"kind": "StatefulSet", "name": "argocd-redis-ha-server"}]
+    assert never_scheduled([sts_pod], nodes=1, owners={"ReplicaSet"}) is None  # rollout status deployment
+    assert never_scheduled([sts_pod], nodes=1, owners={"StatefulSet"}) is not None
+
+
+def test_only_commands_that_wait_on_the_cluster_are_stopped_and_are_asked_about_what_they_wait_on(
+    tmp_path: Path,
+) -> None:
     kubectl = script(tmp_path / "kubectl-stub", "sleep 30\n")
     plan = InstallPlan.from_data(
-        {"steps": [{"title": "t", "commands": [{"run": "kubectl rollout status deployment -n argocd"}]}]}
+        {
+            "steps": [
+                {
+                    "title": "t",
+                    "commands": [
+                        {"run": "kubectl rollout status deployment -n argocd"},
+                        {"run": "kubectl rollout status deployment -n argo-rollouts"},
+                    ],
+                }
+            ]
+        }
     )
+    asked: list[Awaited] = []
+
+    def stop(on: Awaited) -> str | None:
+        asked.append(on)
+        return "argocd/x is never scheduled" if on.namespace == "argocd" else None
+
     start = time.monotonic()
     out = run_plan(
-        plan, Runner(), tmp_path / "kc", lambda c, r: None, concurrent=False, timeout=60,
-        kubectl=str(kubectl), stop_when=lambda: "argocd/x is never scheduled",
+        plan, Runner(), tmp_path / "kc", lambda c, r: None, concurrent=False, timeout=8,
+        kubectl=str(kubectl), stop_when=stop,
     )  # fmt: skip
-    cmd = out[0].commands[0]
-    assert cmd.status == "failed" and "it cannot end: argocd/x is never scheduled" in cmd.output
-    assert time.monotonic() - start < 20
+    first, second = out[0].commands
+    assert first.status == "failed" and "it cannot end: argocd/x is never scheduled" in first.output
+    assert "timed out after 8s" in second.output  # the other namespace's wait ran to its bound
+    assert {a.namespace for a in asked} == {"argocd", "argo-rollouts"}
+    assert time.monotonic() - start < 25

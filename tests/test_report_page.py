@@ -81,3 +81,5 @@ def test_the_timeline_reads_each_span_once_in_order_and_nothing_from_garbage() -
     assert first.startswith("run timeline: 11.8 min wall clock: main job 1.2 min, cluster as-written@current ")
     assert slow.startswith("slowest phases: install the stack (corrected@current) 305s, install the stack (as-written")
     assert timeline.summary([s for s in spans if s.kind == "test"]) == []  # no set-up phase: nothing to say
+    run = timeline.Span(timeline.MAIN_JOB, timeline.RUN, spans[-1].start - 600, 900)
+    assert run not in timeline.slowest([*spans, run])  # the run holds the clusters' phases: never the slowest

@@ -150,10 +150,10 @@ def run_step(
     timeout: float,
     bindir: Path | None = None,
     offline: Offline | None = None,
-    stop_when: Callable[[], str | None] | None = None,
+    stop_when: Callable[[Awaited], str | None] | None = None,
 ) -> StepOutcome:
     """``stop_when``: for a command that waits on the cluster (``kubectl rollout status``, ``kubectl wait``), asked
-    while it runs; a reason stops it at once (what it waits for can no longer happen)."""
+    while it runs about what that command waits on; a reason stops it at once (that can no longer happen)."""
     start = time.monotonic()
     outcomes: list[CommandOutcome] = []
     assignments: list[str] = []
@@ -187,8 +187,9 @@ def run_step(
             )
             continue
         env = command_env(env_kubeconfig, bindir, os.environ.get("PATH", ""))
-        waits = stop_when if waits_on_cluster(text) else None
-        ran = runner.run(["bash", "-c", script], timeout=timeout, check=False, env_extra=env, stop_when=waits)
+        on = awaited(text) if stop_when is not None else None
+        check = (lambda ask=stop_when, on=on: ask(on)) if stop_when is not None and on is not None else None
+        ran = runner.run(["bash", "-c", script], timeout=timeout, check=False, env_extra=env, stop_when=check)
         status = "ok" if ran.returncode == 0 else "failed"
         out = (ran.stdout + ran.stderr).strip()[-1500:]
         outcomes.append(
@@ -201,22 +202,52 @@ def run_step(
 
 _SEGMENTS = re.compile(r"\|\|?|&&|;")
 _FLAG_WITH_VALUE = {"-n", "--namespace", "--context", "--kubeconfig", "--cluster", "--user", "-s", "--server"}
+# the pods behind each kind ``rollout status`` follows (their owner's kind)
+_POD_OWNERS = {"deployment": "ReplicaSet", "deployments": "ReplicaSet", "deploy": "ReplicaSet",
+               "statefulset": "StatefulSet", "statefulsets": "StatefulSet", "sts": "StatefulSet",
+               "daemonset": "DaemonSet", "daemonsets": "DaemonSet", "ds": "DaemonSet"}  # fmt: skip
 
 
-def waits_on_cluster(line: str) -> bool:
-    """Whether a shell line runs kubectl's ``rollout status`` or ``wait`` (a command that waits on the cluster's
-    objects): kubectl's subcommand, the first word after its global flags and their values."""
+@dataclass(frozen=True)
+class Awaited:
+    """What a waiting command waits on: pods in ``namespace`` (None: every namespace), owned by ``owner`` kinds
+    (empty: any pod)."""
+
+    namespace: str | None
+    owners: frozenset[str] = frozenset()
+
+
+def awaited(line: str) -> Awaited | None:
+    """What a shell line's kubectl ``rollout status`` or ``wait`` waits on (the first such command), else None:
+    its namespace (``-n``/``--namespace``, else the context's, ``default``; ``-A`` every one) and, for ``rollout
+    status KIND``, the kind of the pods' owner."""
     for segment in _SEGMENTS.split(line):
         words = segment.split()
         if not words or not words[0].endswith("kubectl"):
             continue
+        namespace: str | None = "default"
+        sub: list[str] = []
         i = 1
-        while i < len(words) and words[i].startswith("-"):
-            i += 2 if words[i] in _FLAG_WITH_VALUE else 1
-        sub = words[i : i + 2]
-        if sub[:1] == ["wait"] or sub == ["rollout", "status"]:
-            return True
-    return False
+        while i < len(words):
+            w = words[i]
+            if w in ("-n", "--namespace") and i + 1 < len(words):
+                namespace, i = words[i + 1], i + 2
+                continue
+            if w.startswith("--namespace="):
+                namespace = w.split("=", 1)[1]
+            elif w in ("-A", "--all-namespaces"):
+                namespace = None
+            elif w in _FLAG_WITH_VALUE:
+                i += 1
+            elif not w.startswith("-"):
+                sub.append(w)
+            i += 1
+        if sub[:1] == ["wait"]:
+            return Awaited(namespace)
+        if sub[:2] == ["rollout", "status"]:
+            kind = sub[2].split("/")[0].split(".")[0].lower() if len(sub) > 2 else ""
+            return Awaited(namespace, frozenset({_POD_OWNERS[kind]}) if kind in _POD_OWNERS else frozenset())
+    return None
 
 
 def run_plan(
@@ -228,7 +259,7 @@ def run_plan(
     timeout: float = 900,
     kubectl: str | None = None,
     offline: Offline | None = None,
-    stop_when: Callable[[], str | None] | None = None,
+    stop_when: Callable[[Awaited], str | None] | None = None,
 ) -> list[StepOutcome]:
     """Run every step; the component steps in parallel when ``concurrent`` (the last, UI step after them)."""
     with kubectl_dir(kubectl) as bindir:
@@ -244,7 +275,7 @@ def _run_plan(
     timeout: float,
     bindir: Path | None,
     offline: Offline | None,
-    stop_when: Callable[[], str | None] | None = None,
+    stop_when: Callable[[Awaited], str | None] | None = None,
 ) -> list[StepOutcome]:
     preamble = [line for line in plan.preamble if not line.startswith("#")]
 

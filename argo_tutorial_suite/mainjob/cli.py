@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -54,6 +55,8 @@ def main(argv: list[str]) -> int:
         artifacts=args.artifacts,
     )
     before = _bootstrap()
+    for t in before:
+        print(f"[main-job] {t.name}: {'made' if t.outcome == 'ran' else 'reused'} in {run_mod.clock(t.seconds)}")
     facts = run_mod.find_facts()
     try:
         phases = plan_mod.plan(facts, opts)
@@ -66,7 +69,7 @@ def main(argv: list[str]) -> int:
     print("[main-job] plan: " + " -> ".join(p.name for p in phases), flush=True)
     if args.plan:
         for p in phases:
-            print(f"  {p.name}: {p.what}" + (f"\n    $ {' '.join(p.argv)}" if p.argv else f" ({p.reuse})"))
+            print(f"  {p.name}: {p.what}" + (f"\n    $ {shlex.join(p.argv)}" if p.argv else f" ({p.reuse})"))
         return 0
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # this venv's python and pytest

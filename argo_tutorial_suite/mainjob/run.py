@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -75,7 +76,9 @@ def run_phases(
             print(f"[main-job] {i}/{total} {ph.name}: {ph.what}: nothing to do ({ph.reuse}); next: {after}",
                   file=out, flush=True)  # fmt: skip
             continue
-        print(f"[main-job] {i}/{total} {ph.name}: {ph.what}\n[main-job]   $ {' '.join(ph.argv)}", file=out, flush=True)
+        print(
+            f"[main-job] {i}/{total} {ph.name}: {ph.what}\n[main-job]   $ {shlex.join(ph.argv)}", file=out, flush=True
+        )
         rc = call(ph.argv, cwd, env)
         seconds = time.monotonic() - t0
         done.append(Timed(ph.name, t0 - start, seconds, "ran" if rc == 0 else f"failed (exit {rc})"))

@@ -300,16 +300,20 @@ def _reason_for_good(reason: str) -> bool:
     return taint and "node.kubernetes.io/" not in reason
 
 
-def never_scheduled(pods: Iterable[Obj], nodes: int) -> str | None:
+def never_scheduled(pods: Iterable[Obj], nodes: int, owners: Iterable[str] = ()) -> str | None:
     """The first pod the scheduler will never place (``namespace/name: the scheduler's message``), else None;
-    ``nodes``: the cluster's node count now (the message must have been about every one of them)."""
+    ``nodes``: the cluster's node count now (the message must have been about every one of them); ``owners``: only
+    pods owned by these kinds count (``ReplicaSet`` for a Deployment's), where given."""
     pods = list(pods)
+    kinds = set(owners)
     terminating = {
         (p.get("metadata") or {}).get("namespace") for p in pods if (p.get("metadata") or {}).get("deletionTimestamp")
     }
     for p in pods:
         meta, status = p.get("metadata") or {}, p.get("status") or {}
         if status.get("phase") != "Pending" or meta.get("namespace") in terminating:
+            continue
+        if kinds and not any(o.get("kind") in kinds for o in meta.get("ownerReferences") or []):
             continue
         for c in status.get("conditions") or []:
             if c.get("type") != "PodScheduled" or c.get("status") != "False" or c.get("reason") != "Unschedulable":

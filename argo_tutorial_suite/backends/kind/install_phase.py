@@ -7,7 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from argo_tutorial_suite.backends.install import StepOutcome, dumps_outcomes, loads_outcomes, not_applied, run_plan
+from argo_tutorial_suite.backends.install import (
+    Awaited,
+    StepOutcome,
+    dumps_outcomes,
+    loads_outcomes,
+    not_applied,
+    run_plan,
+)
 from argo_tutorial_suite.backends.kind import ingress as ingress_substitute
 from argo_tutorial_suite.objects import Obj
 from argo_tutorial_suite.probes import readiness
@@ -47,7 +54,7 @@ def install_stack(b: KindBackend) -> None:
                 timeout=900 if b.profile.corrected else UNBOUNDED_WAIT_LIMIT,
                 kubectl=b.kubectl.path,
                 offline=b.mode.plan(),
-                stop_when=lambda: never_scheduled(b),
+                stop_when=lambda on: never_scheduled(b, on),
             )
         if on_top is not None:
             with b.phase("on top of the tutorial's install"):
@@ -76,11 +83,13 @@ def install_stack(b: KindBackend) -> None:
         b.wait_components(installed_components(b.profile, b.mode.skipped))
 
 
-def never_scheduled(b: KindBackend) -> str | None:
-    """A pod the scheduler will never place on this cluster (:func:`readiness.never_scheduled`): a command that
-    waits on it (the tutorial's unbounded ``rollout status``, D4) is stopped then, not at the suite's bound."""
+def never_scheduled(b: KindBackend, on: Awaited) -> str | None:
+    """A pod the scheduler will never place among those a waiting command waits on (its namespace, its kind's
+    pods: :func:`readiness.never_scheduled`): the command (the tutorial's unbounded ``rollout status``, D4) is
+    stopped then, not at the suite's bound."""
     try:
-        return readiness.never_scheduled(b.kube.list("v1", "Pod"), len(b.kube.list("v1", "Node")))
+        pods = b.kube.list("v1", "Pod", on.namespace) if on.namespace else b.kube.list("v1", "Pod")
+        return readiness.never_scheduled(pods, len(b.kube.list("v1", "Node")), on.owners)
     except Exception:  # the API server busy or restarting: ask again at the next check
         return None
 
