@@ -204,11 +204,7 @@ def short(summary_line: str) -> str:
     others = [p.split(": ", 1)[0] for p in parts if not p.endswith(": the pinned release")]
     if not parts:
         return summary_line
-    tail = (
-        f", {len(others)} another release or a stand-in ({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}: report.html says which)"
-        if others
-        else ""
-    )
+    tail = f", {len(others)} another release or a stand-in (report.html says which)" if others else ""
     return f"what ran: {len(pinned)} of {len(parts)} components the pinned release{tail}"
 
 
