@@ -29,6 +29,12 @@ def test_the_report_page_of_a_real_run(tmp_path: Path) -> None:
     for p in profiles:
         assert f'<h2 id="{p}">{p}</h2>' in dom
     assert "What ran:" in dom and "Defects met, and their fixes" in dom
+    # first, at a glance: per profile, the counts by verdict
+    glance = dom[dom.index('<table class="glance">') :].split("</table>")[0]
+    assert dom.index('<table class="glance">') < dom.index(f'<h2 id="{profiles[0]}">')
+    for p in profiles:
+        passed = sum(1 for r in records if r.profile == p and r.verdict == steps.PASSED)
+        assert re.search(rf'{re.escape(p)}</a></td><td class="passed">{passed}</td>', glance), glance
     first_section = next(r.section for r in records if r.profile == "as-written@current")
     assert f"<h3>{first_section}</h3>" in dom
     shown = [d for r in records for d in steps.known_defects(r.verdict)]

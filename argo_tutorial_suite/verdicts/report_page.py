@@ -23,7 +23,8 @@ table{border-collapse:collapse;width:100%;font-size:.9rem;table-layout:fixed}
 th:nth-child(1){width:30%}th:nth-child(2){width:12%}th:nth-child(3){width:5%}th:nth-child(4){width:13%}td,th{border-bottom:1px solid #ddd;padding:.3rem .4rem;text-align:left;vertical-align:top}
 th{background:#eee}.v{white-space:nowrap;font-weight:600}
 .passed{background:#c8efc8}.failed{background:#f6b8b8}.known{background:#fde0a8}.notverified{background:#e4e4f4}
-.bar{position:relative;height:.8rem;background:#eee;min-width:12rem}.bar i{position:absolute;top:0;bottom:0;background:#6a8fd8}
+.bar{position:relative;height:.8rem;background:#eee;overflow:hidden}td{overflow:hidden}
+.glance{width:auto;min-width:40rem}.glance td,.glance th{text-align:right;padding:.3rem .8rem}.glance td:first-child,.glance th:first-child{text-align:left}.bar i{position:absolute;top:0;bottom:0;background:#6a8fd8}
 .timeline th:nth-child(1){width:30%}.timeline th:nth-child(2),.timeline th:nth-child(3){width:7%}.timeline th:nth-child(4){width:56%}
 .timeline tr.lane td{font-weight:600;background:#f0f0f0}.timeline tr.test i{background:#8fbf8f}
 details{font-size:.85rem}pre{white-space:pre-wrap;margin:.2rem 0;font-size:.8rem}.ran{font-size:.9rem}
@@ -74,6 +75,23 @@ def _timeline(spans: Sequence[timeline.Span]) -> list[str]:
     return parts
 
 
+def _glance(records: list[StepRecord], profiles: list[str], spans: Sequence[timeline.Span]) -> list[str]:
+    """What a reader sees first: per profile, the counts by verdict; the run's wall clock and slowest phases."""
+    e = html.escape
+    rows = []
+    for prof in profiles:
+        counts = {k: 0 for k in ("passed", "known", "notverified", "failed")}
+        for r in records:
+            if r.profile == prof:
+                counts[_class(r.verdict)] += 1
+        cells = "".join(f'<td class="{k if n else ""}">{n}</td>' for k, n in counts.items())
+        rows.append(f'<tr><td><a href="#{e(prof)}">{e(prof)}</a></td>{cells}</tr>')
+    head = "<tr><th>profile</th><th>passed</th><th>known defect</th><th>not verified here</th><th>failed</th></tr>"
+    out = [f'<table class="glance">{head}{"".join(rows)}</table>']
+    out += [f'<p class="counts">{e(line)}</p>' for line in timeline.summary(spans)]
+    return out
+
+
 def page(records: list[StepRecord], ran: Mapping[str, str] | None = None, fixes: Mapping[str, Any] | None = None,
          title: str = "Argo hands-on tutorial: the run", spans: Sequence[timeline.Span] = ()) -> str:  # fmt: skip
     """The page; ``ran``: profile -> what ran; ``fixes``: defect ID -> (title, fix); ``spans``: the run's
@@ -84,6 +102,7 @@ def page(records: list[StepRecord], ran: Mapping[str, str] | None = None, fixes:
     profiles = list(dict.fromkeys(r.profile for r in records))
     parts = [
         f"<h1>{e(title)}</h1>",
+        *_glance(records, profiles, spans),
         '<nav class="toc">' + " · ".join(f'<a href="#{e(p)}">{e(p)}</a>' for p in profiles)
         + (' · <a href="#timeline">run timeline</a>' if spans else "") + "</nav>",
     ]  # fmt: skip
