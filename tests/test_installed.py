@@ -187,3 +187,26 @@ def test_scripts_tox_runs_tox_from_a_venv_of_its_own(tmp_path: Path) -> None:
         [str(root / "scripts" / "tox"), "--version"], env=env, capture_output=True, text=True, timeout=60
     )
     assert again.returncode == 0 and "making" not in again.stderr
+
+
+def test_scripts_main_job_makes_its_venv_once_and_leaves_no_metadata_in_the_checkout(tmp_path: Path) -> None:
+    """The README's first command on a fresh clone: a venv with the suite (made once, reused after), then the
+    main job's phases (``--plan``: printed, nothing run). Run on a copy of the checkout: ``pip install -e`` there
+    must leave no egg-info behind, whose entry points another Python's pytest in the checkout would fail to load."""
+    src = tmp_path / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", ".tox", ".venv*", "artifacts", "*.egg-info",
+                                                              "build", "__pycache__", ".pytest-kind", ".mypy_cache",
+                                                              ".ruff_cache"))  # fmt: skip
+    env = {**os.environ, "ARGO_SUITE_VENV": str(tmp_path / "venv"), "DOCKER_HOST": "unix:///nonexistent.sock"}
+    argv = [str(src / "scripts" / "main-job"), "--plan", "--pins", "current", "--offline"]
+    first = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert "python venv: making" in first.stdout and "python venv: made in" in first.stdout, first.stderr[-2000:]
+    if os.geteuid() == 0:  # no engine answers: root may start one, so the plan is printed
+        assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+        assert "stack images (current)" in first.stdout and "$ pytest scenarios --backend=kind" in first.stdout
+    else:  # and nobody else can: the job says what to do
+        assert first.returncode == 2 and "no container engine answers" in first.stderr
+    assert not list(src.glob("*.egg-info"))
+    again = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert "python venv: reused in" in again.stdout and "making" not in again.stdout
+    assert again.returncode == first.returncode
