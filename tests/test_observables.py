@@ -98,8 +98,17 @@ def test_the_catalog_observables_parse() -> None:
         ("D2", "metadata.annotations: Too long: must have at most 262144 bytes"),  # before Kubernetes 1.32
         ("D1", "bash: line 3: ubectl: command not found"),
         ("D4", 'Waiting for deployment "argocd-redis-ha-haproxy" rollout to finish: 1 of 3\ntimed out after 240s'),
+        # stopped once what it waits for cannot happen, as seen here on kind (tutorial-2023, one node, D3)
+        ("D4", 'Waiting for deployment "argocd-redis-ha-haproxy" rollout to finish: 0 of 1 updated replicas are '
+               "available...\nstopped after 5s: it cannot end: argocd/argocd-redis-ha-haproxy-56c86bf674-47s54 is "
+               "never scheduled: 0/1 nodes are available: 1 node(s) didn't match pod anti-affinity rules."),
     ],
 )  # fmt: skip
 def test_install_observables_match_what_the_commands_print(defect: str, output: str) -> None:
     obs = catalog.load()[defect].observable
     assert obs is not None and obs.seen({"command output": output})
+
+
+def test_a_rollout_status_that_ended_by_itself_is_not_d4() -> None:
+    obs = catalog.load()["D4"].observable
+    assert obs is not None and not obs.seen({"command output": 'deployment "argocd-server" successfully rolled out'})
