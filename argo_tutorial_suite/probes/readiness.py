@@ -282,7 +282,9 @@ def on_ingress_ready_node(
 # own). With preemption of no help (the scheduler says so: "No preemption victims found for incoming pod",
 # "Preemption is not helpful for scheduling", plugins/defaultpreemption), and no pod being deleted in its namespace
 # (a terminating pod frees its place), nothing on a kind cluster will change the answer.
-_FIT = re.compile(r"^0/(\d+) nodes are available: (.*?)\.(?: preemption: (.*))?$", re.S)
+# From Kubernetes 1.30 a note of the dynamicresources plugin stands between the reasons and the preemption part:
+#   "<reasons>. no new claims to deallocate, preemption: 0/N nodes are available: <count> <why>, ..."
+_FIT = re.compile(r"^0/(\d+) nodes are available: (.*?)\.(?: (.*))?$", re.S)
 _STUCK_FOR_GOOD = (
     "didn't match pod anti-affinity rules",
     "didn't satisfy existing pods anti-affinity rules",
@@ -297,7 +299,18 @@ def _reason_for_good(reason: str) -> bool:
     if any(r in reason for r in _STUCK_FOR_GOOD):
         return True
     taint = "untolerated taint" in reason or ("had taint" in reason and "didn't tolerate" in reason)
-    return taint and "node.kubernetes.io/" not in reason
+    # only a named taint that is not a node lifecycle one ("taint(s)" without a name may be node.kubernetes.io/*)
+    return taint and "{" in reason and "node.kubernetes.io/" not in reason
+
+
+def _preemption_of_no_help(rest: str) -> bool:
+    """Whether the message's preemption part says, for every node, that preemption will not help."""
+    if "preemption:" not in rest:
+        return False
+    part = rest.split("preemption:", 1)[1].strip().rstrip(".")
+    part = re.sub(r"^0/\d+ nodes are available:\s*", "", part)
+    items = [x.strip() for x in part.split(", ") if x.strip()]
+    return bool(items) and all(any(n in x for n in _NO_PREEMPTION) for x in items)
 
 
 def never_scheduled(pods: Iterable[Obj], nodes: int, owners: Iterable[str] = ()) -> str | None:
@@ -323,7 +336,6 @@ def never_scheduled(pods: Iterable[Obj], nodes: int, owners: Iterable[str] = ())
             if m is None or int(m.group(1)) != nodes:
                 continue
             parts = [x.strip() for x in m.group(2).split(", ") if x.strip()]
-            preemption = m.group(3) or ""
-            if parts and all(_reason_for_good(x) for x in parts) and any(x in preemption for x in _NO_PREEMPTION):
+            if parts and all(_reason_for_good(x) for x in parts) and _preemption_of_no_help(m.group(3) or ""):
                 return f"{meta.get('namespace')}/{meta.get('name')} is never scheduled: {msg}"
     return None
