@@ -96,6 +96,7 @@ def test_a_waiting_command_says_what_it_waits_on() -> None:
         "a", frozenset({"StatefulSet"})
     )
     assert awaited("kubectl rollout status deploy/web") == Awaited("default", deploys)  # the context's namespace
+    assert awaited("kubectl -nargocd rollout status deployment") == Awaited("argocd", deploys)
     assert awaited("kubectl wait -A --for=delete pod/x") == Awaited(None)
     assert awaited("kubectl apply -f https://example/wait.yaml | grep status") is None
     assert awaited("kubectl rollout restart deployment -n wait") is None

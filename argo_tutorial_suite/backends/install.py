@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from argo_tutorial_suite.proc import Runner
-from argo_tutorial_suite.tutorial.installplan import Command, InstallPlan, classify_url
+from argo_tutorial_suite.tutorial.installplan import Command, InstallPlan, classify_url, namespaces_named
 from argo_tutorial_suite.verdicts.steps import FAILED, NOT_VERIFIED, defects_shown, known
 
 NO_LOCAL_COPY = "not verified here: no local copy of this URL, and a run with no download cannot fetch it"
@@ -225,22 +225,17 @@ def awaited(line: str) -> Awaited | None:
         words = segment.split()
         if not words or not words[0].endswith("kubectl"):
             continue
-        namespace: str | None = "default"
+        named = namespaces_named(words)
+        every = any(w in ("-A", "--all-namespaces") for w in words)
+        namespace = None if every else (named[-1] if named else "default")
         sub: list[str] = []
         i = 1
-        while i < len(words):
-            w = words[i]
-            if w in ("-n", "--namespace") and i + 1 < len(words):
-                namespace, i = words[i + 1], i + 2
+        while i < len(words):  # kubectl's subcommand: the words that are neither flags nor their values
+            if words[i] in _FLAG_WITH_VALUE:
+                i += 2
                 continue
-            if w.startswith("--namespace="):
-                namespace = w.split("=", 1)[1]
-            elif w in ("-A", "--all-namespaces"):
-                namespace = None
-            elif w in _FLAG_WITH_VALUE:
-                i += 1
-            elif not w.startswith("-"):
-                sub.append(w)
+            if not words[i].startswith("-"):
+                sub.append(words[i])
             i += 1
         if sub[:1] == ["wait"]:
             return Awaited(namespace)

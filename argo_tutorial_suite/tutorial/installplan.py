@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -172,3 +173,16 @@ STEP_PREFIX = "Install start "
 def step_component(title: str) -> str | None:
     """``Install start argo-cd`` -> ``argo-cd`` (the tutorial's and the corrected plan's component steps)."""
     return title.removeprefix(STEP_PREFIX).strip() if title.startswith(STEP_PREFIX) else None
+
+
+def namespaces_named(words: Sequence[str]) -> list[str]:
+    """The namespaces a kubectl command's words name, in order: ``-n NS``, ``-nNS``, ``--namespace NS``,
+    ``--namespace=NS``."""
+    out: list[str] = []
+    for i, w in enumerate(words):
+        if w in ("-n", "--namespace") and i + 1 < len(words):
+            out.append(words[i + 1])
+        m = re.fullmatch(r"(?:-n|--namespace=)(\S+)", w)
+        if m and w != "-n":
+            out.append(m.group(1))
+    return out

@@ -3,7 +3,6 @@ were not built here. Each is then "not verified here" with the missing images, i
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from pathlib import Path
 
 from argo_image_refs import parse_ref
 from argo_tutorial_suite.tutorial.images import cert_manager_images
-from argo_tutorial_suite.tutorial.installplan import URL, classify_url
+from argo_tutorial_suite.tutorial.installplan import URL, classify_url, namespaces_named
 from argo_tutorial_suite.tutorial.stack import COMPONENT_NS
 
 
@@ -30,14 +29,7 @@ def _namespaces(run: str) -> set[str]:
         words = shlex.split(run)
     except ValueError:
         words = run.split()
-    out = set()
-    for i, w in enumerate(words):
-        if w in ("-n", "--namespace") and i + 1 < len(words):
-            out.add(words[i + 1])
-        m = re.fullmatch(r"(?:-n|--namespace=)(\S+)", w)
-        if m and w != "-n":
-            out.add(m.group(1))
-    return out
+    return set(namespaces_named(words))
 
 
 def command_components(run: str) -> set[str]:
